@@ -1,0 +1,59 @@
+"""The instructor's main job on the embedded defaults, end to end.
+
+Builds every assignment into a fresh course directory, writes sample
+submissions for four students (one hands in the reference solution, one the
+untouched release, two hand in real bugs from the mutant files), grades them
+with real nbgrader into the course's SQLite gradebook, writes each student's
+feedback HTML, exports the grades to CSV with nbgrader's exporter, and prints
+the table.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import nbformat
+from nbgrader.api import Gradebook
+from nbgrader.plugins import CsvExportPlugin
+
+from .build.release import build_assignment
+from .build.source import solution_paths
+from .course import COURSE_ID, Course
+from .mutants import apply_mutant, fill_release, load_mutants, reference_answers
+from .run.grade import format_table, grade_assignment, write_submission
+
+
+def write_sample_submissions(course: Course, solution: Path) -> None:
+    name = solution.stem
+    release = nbformat.read(build_assignment(course, solution), as_version=4)
+    answers = reference_answers(nbformat.read(course.source_notebook(name), as_version=4))
+    mutants = load_mutants(solution.parent / "mutants" / f"{name}.toml")
+    samples = {"ada": answers, "blaise": {}}
+    # Two students with bugs: the first and the last mutant of the notebook.
+    for student, mutant in zip(["carl", "dorothy"], [mutants[0], mutants[-1]] if mutants else []):
+        samples[student] = apply_mutant(answers, mutant)
+    for student, filled in samples.items():
+        write_submission(course, student, name, nbformat.writes(fill_release(release, filled)))
+
+
+def run_demo(root: Path, profile: str | None = None) -> int:
+    start = time.perf_counter()
+    if root.exists():
+        shutil.rmtree(root)
+    course = Course(root)
+    course.write_config()
+    grades = []
+    for solution in solution_paths():
+        write_sample_submissions(course, solution)
+        grades += grade_assignment(course, solution.stem, profile=profile)
+    csv_path = root / "grades.csv"
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        CsvExportPlugin(to=str(csv_path)).export(gb)
+    print(format_table(grades))
+    print(f"\ngradebook: {course.gradebook}")
+    print(f"grades CSV: {csv_path}")
+    print(f"feedback:   {root / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    print(f"graded {len(grades)} submissions in {time.perf_counter() - start:.1f} s")
+    return 1 if any(g.error for g in grades) else 0

@@ -1,0 +1,161 @@
+"""The comparisons behind every hidden check.
+
+Each takes the reference's value and spec (trusted: produced by the reference
+solution when the course was built) and the student's value (decoded, still
+only data) and returns a :class:`CheckResult`. Messages say which check
+failed and how (shape, relative error, index) but never the expected values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from course_utils.gradcheck import rel_error
+
+from .labels import load_labels
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    name: str
+    passed: bool
+    message: str
+    weight: float = 1.0
+
+
+def _profile_value(bound: Any, profile: str) -> float | None:
+    if isinstance(bound, dict):
+        bound = bound.get(profile)
+    return None if bound is None else float(bound)
+
+
+def _as_array(value: Any) -> np.ndarray | None:
+    if isinstance(value, (np.ndarray, np.generic)):
+        return np.asarray(value)
+    return None
+
+
+def _describe_shape(value: Any) -> str:
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)}"
+    array = _as_array(value)
+    if array is None:
+        return type(value).__name__
+    return f"shape {array.shape}" if array.shape else "a scalar"
+
+
+def _compare_close(student: Any, reference: Any, rtol: float, atol: float, exact: bool, where: str = "") -> str | None:
+    """None when equal within tolerance, else what differs (without the expected values)."""
+    if isinstance(reference, tuple):
+        if not isinstance(student, tuple) or len(student) != len(reference):
+            return f"returned {_describe_shape(student)}{where}, expected a tuple of {len(reference)}"
+        for i, (s, r) in enumerate(zip(student, reference)):
+            problem = _compare_close(s, r, rtol, atol, exact, where=f" in item {i}")
+            if problem:
+                return problem
+        return None
+    ref, got = _as_array(reference), _as_array(student)
+    if ref is None:
+        return None if student == reference else f"returned a different value{where}"
+    if got is None:
+        return f"returned {_describe_shape(student)}{where}, expected {_describe_shape(reference)}"
+    if got.shape != ref.shape:
+        return f"returned {_describe_shape(got)}{where}, expected {_describe_shape(ref)}"
+    if ref.dtype.kind in "iub" and got.dtype.kind == "f":
+        return f"returned floats{where} where whole numbers (labels, counts) were expected"
+    got64, ref64 = got.astype(np.float64), ref.astype(np.float64)
+    if not np.all(np.isfinite(got64)) and np.all(np.isfinite(ref64)):
+        return f"result{where} contains NaN or inf"
+    if got.size == 0:
+        return None
+    if exact:
+        wrong = got64 != ref64
+        if wrong.any():
+            index = tuple(int(i) for i in np.argwhere(wrong)[0])
+            return f"{int(wrong.sum())} of {wrong.size} entries{where} differ from the reference (first at index {index})"
+        return None
+    excess = np.abs(got64 - ref64) - (atol + rtol * np.abs(ref64))
+    if (excess > 0).any():
+        worst = np.unravel_index(int(np.argmax(excess)), excess.shape)
+        index = tuple(int(i) for i in worst)
+        return (
+            f"values{where} differ from the reference solution: relative error "
+            f"{rel_error(got64, ref64):.1e} (allowed about {rtol:.0e}), worst at index {index}"
+        )
+    return None
+
+
+def _check_close(student, reference, spec, profile) -> tuple[bool, str]:
+    problem = _compare_close(
+        student, reference, float(spec.get("rtol", 1e-6)), float(spec.get("atol", 1e-8)), exact=False
+    )
+    return problem is None, problem or "matches the reference solution"
+
+
+def _check_equal(student, reference, spec, profile) -> tuple[bool, str]:
+    problem = _compare_close(student, reference, 0.0, 0.0, exact=True)
+    return problem is None, problem or "matches the reference solution"
+
+
+def _check_gradient(student, reference, spec, profile) -> tuple[bool, str]:
+    if not (isinstance(student, tuple) and len(student) == 5):
+        return False, "the gradient check produced malformed data"
+    analytic, index, plus, minus, h = (np.asarray(v, dtype=np.float64) for v in student)
+    problem = _compare_close(
+        analytic, reference[0], float(spec.get("rtol", 1e-6)), float(spec.get("atol", 1e-8)), exact=False
+    )
+    if problem:
+        return False, f"gradient {problem.replace('values', 'entries')}"
+    # Centred differences of the student's own loss, formed here in float64.
+    ref_index, ref_h = np.asarray(reference[1]), float(reference[4])
+    if index.shape != ref_index.shape or not np.array_equal(index, ref_index) or float(h) != ref_h:
+        return False, "the gradient check was run at other points than asked"
+    if plus.shape != index.shape or minus.shape != index.shape:
+        return False, "the gradient check produced malformed data"
+    numeric = (plus - minus) / (2 * ref_h)
+    error = rel_error(analytic.reshape(-1)[ref_index.astype(np.int64)], numeric)
+    tol = float(spec.get("numeric_tol", 1e-5))
+    if not np.isfinite(error) or error > tol:
+        return False, (
+            f"gradient disagrees with the numerical gradient of your own loss: relative error "
+            f"{error:.1e} (allowed {tol:.0e})"
+        )
+    return True, f"gradient matches the reference and the numerical gradient (relative error {error:.1e})"
+
+
+_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
+    "accuracy": lambda pred, y: float(np.mean(pred == y)),
+    "mse": lambda pred, y: float(np.mean((pred.astype(np.float64) - y) ** 2)),
+}
+
+
+def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
+    metric = str(spec["metric"])
+    labels = load_labels(str(spec["labels"]))
+    predictions = _as_array(student)
+    if predictions is None or predictions.shape != labels.shape:
+        return False, f"predictions have {_describe_shape(student)}, expected shape {labels.shape}"
+    if not np.all(np.isfinite(predictions.astype(np.float64))):
+        return False, "predictions contain NaN or inf"
+    score = _METRICS[metric](predictions, labels)
+    low, high = _profile_value(spec.get("min"), profile), _profile_value(spec.get("max"), profile)
+    if low is not None and not score >= low:
+        return False, f"{metric} {score:.4f} is below the required {low:.4f} ({profile} profile)"
+    if high is not None and not score <= high:
+        return False, f"{metric} {score:.4f} is above the allowed {high:.4f} ({profile} profile)"
+    return True, f"{metric} {score:.4f} meets the {profile} profile's target"
+
+
+_KINDS = {"close": _check_close, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
+
+
+def judge_check(name: str, reference: dict, student_value: Any, profile: str) -> CheckResult:
+    """Judge one decoded student value against the reference entry ``{"spec", "value"}``."""
+    spec = reference["spec"]
+    kind = "metric" if "metric" in spec else spec.get("kind", "close")
+    passed, message = _KINDS[kind](student_value, reference["value"], spec, profile)
+    return CheckResult(name, passed, message, float(spec.get("weight", 1.0)))

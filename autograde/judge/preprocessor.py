@@ -1,0 +1,121 @@
+"""An nbgrader preprocessor that replaces each test cell's outcome with the judge's verdict.
+
+It runs after nbgrader has executed the submission and before
+``SaveAutoGrades``. For every graded test cell it reads the results the
+hidden tests displayed, judges them against the reference file, and rewrites
+the cell's outputs so that nbgrader's own scoring rule reads the verdict:
+an error output for zero, otherwise the score as the cell's result (partial
+credit). Whatever the student's code printed, raised or patched inside the
+kernel has no say.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nbformat.notebooknode import NotebookNode, from_dict
+from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import is_grade, is_solution
+from traitlets import Unicode
+
+from .checks import CheckResult, judge_check
+from .codec import DecodeError, decode
+from .collect import collect_probes
+
+FAILED = "HiddenTestsFailed"
+
+
+def reference_path(reference_dir: str | Path, assignment: str, notebook: str) -> Path:
+    return Path(reference_dir) / assignment / f"{notebook}.json"
+
+
+def _first_error(cell: NotebookNode) -> str | None:
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            value = str(output.get("evalue", "")).strip().splitlines()
+            return f"{output.get('ename', 'Error')}: {value[0][:300]}" if value else str(output.get("ename"))
+    return None
+
+
+def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[CheckResult]:
+    """Judge every check the reference declares for one test cell."""
+    probes, duplicated = collect_probes(cell)
+    stopped = _first_error(cell)
+    results = []
+    for name, reference in reference_test["checks"].items():
+        weight = float(reference["spec"].get("weight", 1.0))
+        probe = probes.get(name)
+        if name in duplicated:
+            results.append(CheckResult(name, False, "was reported more than once, so it cannot be trusted", weight))
+        elif probe is None:
+            why = f" because the cell stopped with {stopped}" if stopped else ""
+            results.append(CheckResult(name, False, f"did not run{why}", weight))
+        elif probe.error is not None:
+            results.append(CheckResult(name, False, f"your code raised {probe.error}", weight))
+        else:
+            try:
+                value = decode(probe.value)
+                results.append(judge_check(name, {**reference, "value": decode(reference["value"])}, value, profile))
+            except DecodeError as exc:
+                results.append(CheckResult(name, False, f"returned something that is not a number or array ({exc})", weight))
+            except Exception as exc:  # a judge bug must cost a point, never crash the whole run
+                results.append(CheckResult(name, False, f"could not be judged ({type(exc).__name__}: {exc})", weight))
+    return results
+
+
+def verdict_outputs(grade_id: str, results: list[CheckResult], points: float, profile: str) -> tuple[list, float]:
+    """The outputs that carry a verdict to nbgrader, and the score they encode."""
+    total = sum(r.weight for r in results) or 1.0
+    score = round(points * sum(r.weight for r in results if r.passed) / total, 4)
+    lines = [f"Hidden tests for {grade_id}: {sum(r.passed for r in results)} of {len(results)} checks passed "
+             f"({score:g} of {points:g} points, {profile} profile)"]
+    lines += [f"  {'PASS' if r.passed else 'FAIL'}  {r.name}: {r.message}" for r in results]
+    outputs: list[dict[str, Any]] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
+    if score <= 0:
+        failed = [r.name for r in results if not r.passed]
+        outputs.append({
+            "output_type": "error", "ename": FAILED,
+            "evalue": f"failed: {', '.join(failed)}",
+            "traceback": [f"\x1b[0;31m{FAILED}\x1b[0m: failed: {', '.join(failed)}"],
+        })
+    else:
+        outputs.append({"output_type": "execute_result", "execution_count": None, "metadata": {},
+                        "data": {"text/plain": repr(score)}})
+    return [from_dict(o) for o in outputs], score
+
+
+class JudgeHiddenTests(NbGraderPreprocessor):
+    """Judge hidden-test results outside the kernel and encode the verdicts for nbgrader."""
+
+    reference_dir = Unicode(
+        "", help="Directory of reference results, one <assignment>/<notebook>.json per notebook."
+    ).tag(config=True)
+    profile = Unicode(
+        "cpu", help="Grading profile ('cpu' or 'gpu'); selects thresholds and is recorded with the grade."
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict):
+        info = resources["nbgrader"]
+        path = reference_path(self.reference_dir, info["assignment"], info["notebook"])
+        try:
+            reference = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise RuntimeError(
+                f"No reference results at {path}. Run 'autograde grade', which computes them "
+                "from the source notebook before grading."
+            ) from None
+        tests = reference["tests"]
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
+                continue
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            points = float(cell.metadata.nbgrader["points"])
+            if grade_id not in tests:
+                results = [CheckResult("reference", False, "this test has no reference results; tell your instructor")]
+            else:
+                results = judge_cell(cell, tests[grade_id], self.profile)
+            cell.outputs, _ = verdict_outputs(grade_id, results, points, self.profile)
+        nb.metadata["autograde"] = {"profile": self.profile, "reference_sha256": reference.get("source_sha256")}
+        return nb, resources

@@ -1,0 +1,89 @@
+"""Mutants: real student bugs, kept beside the solutions, that the hidden tests must catch.
+
+``solutions/mutants/NN_name.toml`` holds a list of::
+
+    [[mutant]]
+    name = "forgets-bias"          # short, unique within the notebook
+    cell = "linear_scores"         # the solution cell it edits
+    test = "test_linear_scores"    # the test cell that must lose points
+    find = "X @ W.T + b"           # text that occurs exactly once in that cell
+    replace = "X @ W.T"
+    why = "forgets to add the bias"
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from nbgrader.utils import is_solution
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+_SOLUTION_MARKERS = re.compile(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*\n", re.MULTILINE)
+
+
+class MutantError(ValueError):
+    """A mutant that no longer applies to the solution it was written for."""
+
+
+@dataclass(frozen=True)
+class Mutant:
+    name: str
+    cell: str
+    test: str
+    find: str
+    replace: str
+    why: str
+
+
+def load_mutants(path: Path) -> list[Mutant]:
+    if not path.exists():
+        return []
+    entries = tomllib.loads(path.read_text()).get("mutant", [])
+    mutants = [Mutant(**entry) for entry in entries]
+    names = [m.name for m in mutants]
+    if len(set(names)) != len(names):
+        raise MutantError(f"{path}: mutant names must be unique")
+    return mutants
+
+
+def reference_answers(source: NotebookNode) -> dict[str, str]:
+    """The reference code of every solution cell, markers stripped, by grade_id."""
+    return {
+        cell.metadata.nbgrader["grade_id"]: _SOLUTION_MARKERS.sub("", cell.source)
+        for cell in source.cells
+        if cell.cell_type == "code" and is_solution(cell)
+    }
+
+
+def fill_release(release: NotebookNode, answers: dict[str, str]) -> NotebookNode:
+    """A copy of the student release with the given solution cells filled in, as a student would."""
+    nb = nbformat.from_dict(release)
+    nb = nbformat.reads(nbformat.writes(nb), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code" and is_solution(cell):
+            grade_id = cell.metadata.nbgrader["grade_id"]
+            if grade_id in answers:
+                cell.source = answers[grade_id]
+    return nb
+
+
+def apply_mutant(answers: dict[str, str], mutant: Mutant) -> dict[str, str]:
+    """The reference answers with ``mutant`` applied to its cell."""
+    if mutant.cell not in answers:
+        raise MutantError(f"mutant {mutant.name!r}: no solution cell {mutant.cell!r}")
+    code = answers[mutant.cell]
+    if code.count(mutant.find) != 1:
+        raise MutantError(
+            f"mutant {mutant.name!r}: {mutant.find!r} occurs {code.count(mutant.find)} times in "
+            f"solution cell {mutant.cell!r}; it must occur exactly once"
+        )
+    return {**answers, mutant.cell: code.replace(mutant.find, mutant.replace)}

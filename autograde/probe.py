@@ -1,0 +1,122 @@
+"""Kernel side of the grading contract: hand results out as plain data.
+
+Hidden tests call :func:`report` or :func:`report_gradient`. They never
+decide anything: they compute the student's result on inputs the student has
+not seen and display it under a private MIME type. The grader reads those
+outputs in its own process and compares them with the reference solution's.
+
+Only JSON goes out: numbers, strings, and arrays as ``{"dtype", "shape",
+"data"}`` with base64 bytes. Nothing is pickled and no live object leaves
+the kernel, so an object that lies about equality has nothing to lie to.
+This module must stay importable with NumPy alone.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+MIME_TYPE = "application/vnd.dl-course.probe+json"
+
+# Numeric dtypes the grader accepts; anything else (object arrays, strings) is refused there.
+_ARRAY_KINDS = "biuf"
+
+
+def encode(value: Any) -> Any:
+    """Turn a result into JSON-able data: numbers, strings, lists of those, or arrays."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        value = np.asarray(value)
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in _ARRAY_KINDS:
+            raise TypeError(f"returned an array of dtype {value.dtype}, expected numbers")
+        array = np.ascontiguousarray(value)
+        return {
+            "__ndarray__": True,
+            "dtype": array.dtype.str,
+            "shape": list(array.shape),
+            "data": base64.b64encode(array.tobytes()).decode("ascii"),
+        }
+    if isinstance(value, (tuple, list)):
+        return {"__tuple__": [encode(v) for v in value]}
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return None
+    raise TypeError(f"returned a {type(value).__name__}, expected a number or an array")
+
+
+def _emit(payload: dict) -> None:
+    from IPython.display import display
+
+    display({MIME_TYPE: payload, "text/plain": f"[result for hidden check {payload['check']!r}]"}, raw=True)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def report(check: str, compute: Callable[[], Any], **spec: Any) -> None:
+    """Run ``compute()`` and hand its result to the grader under the name ``check``.
+
+    ``spec`` says how the grader should judge it (``rtol``, ``metric`` ...). The
+    grader reads it only from the reference solution's run, never from a
+    student's, so a student cannot loosen a tolerance.
+    """
+    payload: dict[str, Any] = {"check": check, "spec": spec}
+    try:
+        payload["value"] = encode(compute())
+    except Exception as exc:  # the student's bug becomes a failed check, not a crash
+        payload["error"] = _describe(exc)
+    _emit(payload)
+
+
+def report_gradient(
+    check: str,
+    f: Callable[[np.ndarray], Any],
+    grad: Callable[[np.ndarray], Any],
+    x: np.ndarray,
+    *,
+    h: float = 1e-6,
+    num_checks: int | None = None,
+    seed: int = 0,
+    **spec: Any,
+) -> None:
+    """Hand out an analytic gradient and the loss at x ± h·e_i, for a numerical check.
+
+    The grader forms the centred differences (f(x+h e_i) − f(x−h e_i)) / 2h in
+    its own process and compares them with ``grad(x)``; it also compares
+    ``grad(x)`` with the reference gradient. ``num_checks`` limits the check to
+    that many random coordinates of a large ``x``.
+    """
+    x = np.array(x, dtype=np.float64)
+    if num_checks is None or num_checks >= x.size:
+        flat = np.arange(x.size)
+    else:
+        flat = np.random.default_rng(seed).choice(x.size, size=num_checks, replace=False)
+
+    def compute():
+        analytic = np.asarray(encode_ready(grad(x.copy())), dtype=np.float64)
+        plus, minus = [], []
+        for i in flat:
+            step = np.zeros(x.size)
+            step[i] = h
+            plus.append(float(f(x + step.reshape(x.shape))))
+            minus.append(float(f(x - step.reshape(x.shape))))
+        return (analytic, np.array(flat), np.array(plus), np.array(minus), np.float64(h))
+
+    report(check, compute, kind="gradient", **spec)
+
+
+def encode_ready(value: Any) -> Any:
+    """Detach a torch tensor so NumPy can read it; leave anything else alone."""
+    if hasattr(value, "detach") and hasattr(value, "cpu"):
+        return value.detach().cpu().numpy()
+    return value

@@ -1,0 +1,1 @@
+"""Run stage: execute the reference solution and the submissions."""

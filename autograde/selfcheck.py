@@ -1,0 +1,87 @@
+"""Prove a notebook's hidden tests: the reference gets full marks, the blank release zero,
+and every mutant loses points on the test of the function it breaks."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .build.release import build_assignment
+from .build.source import REPO_ROOT
+from .course import Course
+from .mutants import apply_mutant, fill_release, load_mutants, reference_answers
+from .run.grade import Grade, grade_assignment, write_submission
+
+
+@dataclass
+class Expectation:
+    student: str
+    rule: str  # "full", "zero" or the grade_id that must lose points
+    why: str = ""
+
+
+@dataclass
+class SelfcheckResult:
+    notebook: str
+    grades: list[Grade]
+    failures: list[str]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
+    """Build the assignment and write the reference, blank and mutant submissions."""
+    name = solution.stem
+    release = nbformat.read(build_assignment(course, solution), as_version=4)
+    answers = reference_answers(nbformat.read(course.source_notebook(name), as_version=4))
+    write_submission(course, "reference", name, nbformat.writes(fill_release(release, answers)))
+    write_submission(course, "blank", name, nbformat.writes(release))
+    expectations = [Expectation("reference", "full"), Expectation("blank", "zero")]
+    for mutant in load_mutants(solution.parent / "mutants" / f"{name}.toml"):
+        mutated = fill_release(release, apply_mutant(answers, mutant))
+        student = f"mutant-{mutant.name}"
+        write_submission(course, student, name, nbformat.writes(mutated))
+        expectations.append(Expectation(student, mutant.test, mutant.why))
+    return expectations
+
+
+def _failure(expectation: Expectation, grade: Grade) -> str | None:
+    if grade.error:
+        return f"{grade.student}: not graded ({grade.error})"
+    if expectation.rule == "full" and grade.score < grade.max_score:
+        lost = [t for t, (s, m) in grade.tests.items() if s < m]
+        return f"reference solution lost points on {lost}"
+    if expectation.rule == "zero" and grade.score > 0:
+        won = [t for t, (s, _) in grade.tests.items() if s > 0]
+        return f"the untouched release earned points on {won}"
+    if expectation.rule not in ("full", "zero"):
+        score, max_score = grade.tests.get(expectation.rule, (None, None))
+        if score is None:
+            return f"{grade.student}: no test cell {expectation.rule!r}"
+        if score >= max_score:
+            return f"{grade.student} ({expectation.why}) kept full marks on {expectation.rule}"
+    return None
+
+
+def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "cpu") -> SelfcheckResult:
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="autograde-selfcheck-") as tmp:
+        course = Course(course_root or Path(tmp))
+        expectations = prepare_submissions(course, solution)
+        grades = grade_assignment(course, solution.stem, [e.student for e in expectations], profile, feedback=False)
+    failures = [f for e, g in zip(expectations, grades) if (f := _failure(e, g))]
+    return SelfcheckResult(solution.stem, grades, failures, time.perf_counter() - start)
+
+
+def solution_for(name: str) -> Path:
+    path = REPO_ROOT / "solutions" / f"{name.removesuffix('.py')}.py"
+    if not path.exists():
+        raise FileNotFoundError(f"no solution named {name!r} in {path.parent}")
+    return path

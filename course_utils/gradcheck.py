@@ -1,0 +1,177 @@
+"""Numerical gradients and gradient checks.
+
+Centred differences, df/dx_i ~ (f(x + h e_i) - f(x - h e_i)) / (2h), have error O(h^2)
+instead of O(h) for one-sided ones. All arithmetic is in float64 on a copy of x:
+in float32 the rounding error of f divided by h = 1e-6 would swamp the gradient.
+`f` must compute from the array it is given (not from a captured global), because
+it receives that float64 copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ._arrays import as_numpy
+
+__all__ = [
+    "numerical_gradient",
+    "numerical_gradient_array",
+    "rel_error",
+    "GradCheckReport",
+    "check_gradient",
+    "sparse_gradient_check",
+]
+
+_TINY = 1e-12
+
+
+def _float64_copy(x: Any) -> np.ndarray:
+    return np.array(as_numpy(x), dtype=np.float64, copy=True)
+
+
+def _centred_diff(f: Callable[[np.ndarray], Any], x: np.ndarray, index: tuple,
+                  h: float, dout: np.ndarray | None = None) -> float:
+    """One partial derivative at `index`; x is perturbed in place and restored."""
+    old = x[index]
+    x[index] = old + h
+    f_plus = as_numpy(f(x), dtype=np.float64)
+    x[index] = old - h
+    f_minus = as_numpy(f(x), dtype=np.float64)
+    x[index] = old
+    if dout is None:
+        return float((f_plus - f_minus).sum() / (2 * h))
+    return float(((f_plus - f_minus) * dout).sum() / (2 * h))
+
+
+def numerical_gradient(f: Callable[[np.ndarray], Any], x: Any, h: float = 1e-6) -> np.ndarray:
+    """df/dx by centred differences for a scalar function f. x: any shape; result: x.shape, float64."""
+    xc = _float64_copy(x)
+    grad = np.zeros_like(xc)
+    for index in np.ndindex(xc.shape):
+        grad[index] = _centred_diff(f, xc, index, h)
+    return grad
+
+
+def numerical_gradient_array(f: Callable[[np.ndarray], Any], x: Any, dout: Any,
+                             h: float = 1e-6) -> np.ndarray:
+    """Gradient of sum(f(x) * dout) w.r.t. x, for an array-valued f (what a backward pass computes).
+
+    dout: f(x).shape, the upstream gradient; result: x.shape, float64.
+    """
+    xc = _float64_copy(x)
+    d = as_numpy(dout, dtype=np.float64)
+    grad = np.zeros_like(xc)
+    for index in np.ndindex(xc.shape):
+        grad[index] = _centred_diff(f, xc, index, h, d)
+    return grad
+
+
+def _elementwise_rel_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return np.abs(a - b) / np.maximum(np.abs(a) + np.abs(b), _TINY)
+
+
+def rel_error(a: Any, b: Any) -> float:
+    """max_i |a_i - b_i| / max(|a_i| + |b_i|, 1e-12).
+
+    Scale-free (multiplying both by 1000 changes nothing), 0 for equal arrays and
+    at most 1, reached when the entries have opposite signs or one is 0; so ~1 means
+    unrelated and 1e-7 or less means "the same up to finite-difference noise". The
+    1e-12 floor only stops 0/0 when both entries are exactly zero.
+    """
+    a = as_numpy(a, dtype=np.float64)
+    b = as_numpy(b, dtype=np.float64)
+    if a.shape != b.shape:
+        raise ValueError(f"rel_error needs equal shapes, got {a.shape} and {b.shape}")
+    if a.size == 0:
+        return 0.0
+    return float(_elementwise_rel_error(a, b).max())
+
+
+@dataclass
+class GradCheckReport:
+    """Outcome of a gradient check: the worst entry and how many entries were compared."""
+
+    rel_error: float
+    worst_index: tuple
+    analytic: float
+    numeric: float
+    checked: int
+    name: str = "gradient"
+    tol: float = 1e-7
+
+    @property
+    def passed(self) -> bool:
+        return self.rel_error <= self.tol
+
+    def __str__(self) -> str:
+        verdict = "OK" if self.passed else "FAILED"
+        return (
+            f"{self.name}: {verdict}, relative error {self.rel_error:.2e} (tolerance {self.tol:.0e}) "
+            f"over {self.checked} entries; worst at index {self.worst_index}: "
+            f"analytic {self.analytic:.8g}, numeric {self.numeric:.8g}"
+        )
+
+
+def _compare(analytic: np.ndarray, numeric: np.ndarray, indices: list[tuple],
+             name: str, tol: float) -> GradCheckReport:
+    errors = [_elementwise_rel_error(analytic[i], numeric[i]) for i in indices]
+    worst = int(np.argmax(errors)) if errors else 0
+    index = indices[worst] if indices else ()
+    report = GradCheckReport(
+        rel_error=float(errors[worst]) if errors else 0.0,
+        worst_index=tuple(int(i) for i in index),
+        analytic=float(analytic[index]) if indices else 0.0,
+        numeric=float(numeric[index]) if indices else 0.0,
+        checked=len(indices),
+        name=name,
+        tol=tol,
+    )
+    if not report.passed:
+        raise AssertionError(
+            f"{report}\nThe analytic {name} disagrees with centred differences. Check the "
+            f"backward formula for the entries around index {report.worst_index}."
+        )
+    return report
+
+
+def _prepare(x: Any, analytic: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
+    xc = _float64_copy(x)
+    grad = as_numpy(analytic, dtype=np.float64)
+    if grad.shape != xc.shape:
+        raise AssertionError(
+            f"{name} has shape {grad.shape} but the input has shape {xc.shape}; "
+            "a gradient always has the same shape as the thing it differentiates with respect to."
+        )
+    return xc, grad
+
+
+def check_gradient(f: Callable[[np.ndarray], Any], x: Any, analytic: Any, *, tol: float = 1e-7,
+                   h: float = 1e-6, name: str = "gradient") -> GradCheckReport:
+    """Compare `analytic` with numerical_gradient(f, x, h) on every entry.
+
+    Raises AssertionError naming the worst index and both values when rel_error > tol.
+    """
+    xc, grad = _prepare(x, analytic, name)
+    numeric = numerical_gradient(f, xc, h)
+    return _compare(grad, numeric, list(np.ndindex(xc.shape)), name, tol)
+
+
+def sparse_gradient_check(f: Callable[[np.ndarray], Any], x: Any, analytic: Any, *,
+                          num_checks: int = 20, seed: int = 0, h: float = 1e-6, tol: float = 1e-7,
+                          name: str = "gradient") -> GradCheckReport:
+    """Like check_gradient, but only at `num_checks` distinct random entries.
+
+    For large weight matrices, where every entry would cost two forward passes.
+    """
+    xc, grad = _prepare(x, analytic, name)
+    rng = np.random.RandomState(seed)
+    flat = rng.choice(xc.size, size=min(num_checks, xc.size), replace=False)
+    indices = [tuple(int(i) for i in np.unravel_index(k, xc.shape)) for k in flat]
+    numeric = np.zeros_like(xc)
+    for index in indices:
+        numeric[index] = _centred_diff(f, xc, index, h)
+    return _compare(grad, numeric, indices, name, tol)

@@ -1,0 +1,123 @@
+# %% [markdown]
+# # 00 · Setup: your environment and how this course works
+#
+# Welcome. Before any deep learning, two things need to work: your Python environment,
+# and the rhythm of the exercises. This notebook checks the first and walks you through
+# the second with one small exercise.
+
+# %% [markdown]
+# ## 1. Is the environment ready?
+#
+# The next cell prints the versions of Python, NumPy and PyTorch, the device PyTorch
+# will use, whether you are on Google Colab or your own machine, and where datasets
+# are cached. The course picks the fastest device it finds, in this order:
+#
+# 1. an NVIDIA GPU through **CUDA** (on Colab: *Runtime → Change runtime type → GPU*);
+# 2. an Apple-silicon GPU through **MPS**;
+# 3. the **CPU**, which is enough for every notebook, only slower for the CNN.
+
+# %%
+import numpy as np
+
+import course_utils as cu
+
+cu.print_environment()
+
+# %% [markdown]
+# Everything random in the course (initial weights, minibatch order, generated data)
+# goes through NumPy and PyTorch. `cu.seed_everything(seed)` seeds both, plus Python's
+# `random`, so a run can be repeated exactly:
+
+# %%
+cu.seed_everything(0)
+first = np.random.rand(3)
+cu.seed_everything(0)
+again = np.random.rand(3)
+print(first, again, "identical:", np.array_equal(first, again))
+
+# %% [markdown]
+# ## 2. How the exercises work
+#
+# Every exercise has three parts.
+#
+# * **A solution cell.** It holds a function whose body says
+#   `raise NotImplementedError("Implement ...")`. Replace that line with your code.
+#   Leave the function's name and arguments as they are: the tests call them.
+# * **A visible test cell**, right after it. Run it as often as you like. When it
+#   fails, its message says what was expected, what came back, and the usual mistake.
+#   Don't edit it: at grading time it is restored from the original anyway.
+# * **Hidden tests.** At grading, the test cell also runs your function on inputs you
+#   have not seen. Your results are sent to the grader as plain numbers and compared,
+#   outside your notebook, with the reference solution's. Passing the visible tests is
+#   a good sign, not a guarantee: make your function right for *any* valid input,
+#   not just the examples shown.
+#
+# Before you submit, restart the kernel and run every cell (*Kernel → Restart Kernel
+# and Run All Cells*), then use the **Validate** button of nbgrader if your course
+# runs JupyterLab with nbgrader. A notebook that only works when cells run out of
+# order will fail at grading, where everything runs top to bottom in a fresh kernel.
+
+# %% [markdown]
+# ## 3. A first exercise: standardising features
+#
+# Features on very different scales (pixel intensities in [0, 255], ages in years,
+# incomes in dollars) make gradient descent slow. A common fix is to **standardise**
+# each feature (each column of the data matrix $X$ of shape $(N, D)$):
+#
+# $$ \hat X_{ij} = \frac{X_{ij} - \mu_j}{\sigma_j}, \qquad
+#    \mu_j = \frac{1}{N}\sum_{i=1}^N X_{ij}, \qquad
+#    \sigma_j = \sqrt{\frac{1}{N}\sum_{i=1}^N (X_{ij} - \mu_j)^2}. $$
+#
+# Afterwards every column has mean 0 and standard deviation 1. Note the averages run
+# over the **rows** (the examples), one mean and one standard deviation per column.
+# NumPy's `X.mean(axis=0)` and `X.std(axis=0)` compute exactly these.
+
+# %% solution="standardize"
+def standardize(X: np.ndarray) -> np.ndarray:
+    """Return X with every column shifted to mean 0 and scaled to standard deviation 1.
+
+    X: (N, D) array of floats. Returns an array of the same shape.
+    """
+    ### BEGIN SOLUTION
+    mu = X.mean(axis=0)  # (D,)
+    sigma = X.std(axis=0)  # (D,)
+    return (X - mu) / sigma
+    ### END SOLUTION
+
+
+# %% tests="test_standardize" points=1
+# Visible tests: a tiny example you can check by hand.
+X_small = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])
+Z = standardize(X_small)
+cu.check_shape(Z, (3, 2), "standardize(X)")
+cu.check_close(Z.mean(axis=0), [0.0, 0.0], "column means of standardize(X)", atol=1e-12,
+               hint="subtract each column's mean (axis=0), not the mean of the whole array")
+cu.check_close(Z.std(axis=0), [1.0, 1.0], "column standard deviations of standardize(X)",
+               hint="divide by the standard deviation (X.std(axis=0)), not the variance")
+print("All visible tests passed.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report
+
+_rng = np.random.default_rng(2026)
+_X = _rng.normal(loc=[5.0, -3.0, 100.0, 0.0], scale=[1.0, 0.1, 30.0, 4.0], size=(40, 4))
+report("random features", lambda: standardize(_X.copy()), rtol=1e-9)
+report("one feature, many examples", lambda: standardize(_rng.uniform(0, 255, size=(500, 1))), rtol=1e-9)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ## 4. Datasets
+#
+# Most notebooks train on **Fashion-MNIST**: 70,000 grey 28 × 28 images of clothing in
+# 10 classes. `cu.load_fashion_mnist` finds the files in your cache, in the directory
+# named by the `COURSE_DATA_DIR` environment variable, or in Debian's
+# `dataset-fashion-mnist` package, and downloads them (checking their SHA-256) if none
+# of those has them. The next cell loads the training split and shows a few images.
+
+# %%
+X_train, y_train = cu.load_fashion_mnist("train")
+print("images:", X_train.shape, X_train.dtype, " labels:", y_train.shape, y_train.dtype)
+cu.show_images(X_train[:16], y_train[:16], class_names=cu.FASHION_MNIST_CLASSES, ncols=8);
+
+# %% [markdown]
+# That's all: your environment works and you know the rhythm. On to
+# `01_linear_classifiers`.
