@@ -36,7 +36,7 @@ def encode(value: Any) -> Any:
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in _ARRAY_KINDS:
             raise TypeError(f"returned an array of dtype {value.dtype}, expected numbers")
-        array = np.ascontiguousarray(value)
+        array = np.array(value, order="C", copy=True)  # ascontiguousarray would turn 0-d into 1-d
         return {
             "__ndarray__": True,
             "dtype": array.dtype.str,

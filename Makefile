@@ -1,0 +1,43 @@
+# The two commands a new user needs, plus the instructor's demo.
+#   make lab    set up .venv on first use and open the course in JupyterLab
+#   make test   set up .venv on first use and run the whole test suite
+#   make demo   build the release and autograde sample submissions into a SQLite gradebook
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: lab test demo build check selfcheck bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks/
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+demo: $(STAMP)
+	$(BIN)/autograde demo
+
+build: $(STAMP)
+	$(BIN)/autograde build
+
+check: $(STAMP)
+	$(BIN)/autograde build --check
+
+selfcheck: $(STAMP)
+	$(BIN)/autograde selfcheck
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check course_utils autograde tests benchmarks solutions
+
+clean:
+	rm -rf build .pytest_cache

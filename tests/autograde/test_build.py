@@ -1,0 +1,80 @@
+"""The release is generated from solutions/, leaks nothing, and stale copies are caught."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbgrader.utils import is_grade, is_solution
+
+from autograde.build.release import StaleReleaseError, check_release
+from autograde.build.source import REPO_ROOT, SolutionFormatError, load_solution, solution_paths
+from autograde.mutants import load_mutants
+
+from .conftest import built
+
+NOTEBOOKS = REPO_ROOT / "notebooks"
+
+
+def test_committed_release_is_up_to_date():
+    check_release()
+
+
+def test_a_hand_edited_release_is_reported_stale(tmp_path):
+    copy = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOKS, copy)
+    target = copy / "01_linear_classifiers.ipynb"
+    target.write_text(target.read_text().replace("Linear classifiers", "Linear classifierz", 1))
+    (copy / "01_linear_classifiers.ipynb").touch()
+    with pytest.raises(StaleReleaseError, match="01_linear_classifiers.ipynb"):
+        check_release(copy)
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_release_hides_solutions_and_hidden_tests_and_names_each_task(course, solution):
+    release, answers = built(course, solution.stem)
+    text = nbformat.writes(release)
+    assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "autograde.probe" not in text
+    for cell in release.cells:
+        if is_solution(cell):
+            reference_lines = [line.strip() for line in answers[cell.metadata.nbgrader["grade_id"]].splitlines()
+                               if line.strip().startswith("return ")]
+            for line in reference_lines:
+                assert line not in cell.source, f"reference code leaked into the release: {line}"
+            assert 'raise NotImplementedError("Implement ' in cell.source
+    for cell in release.cells:
+        assert not cell.get("outputs"), "the release must not carry outputs"
+    assert "colab.research.google.com/github/" in release.cells[1].source
+    assert "google.colab" in release.cells[2].source
+
+
+@pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
+def test_every_graded_function_has_at_least_three_mutants(solution):
+    nb = load_solution(solution)
+    cells = [c.metadata.nbgrader["grade_id"] for c in nb.cells if is_solution(c)]
+    tests = {c.metadata.nbgrader["grade_id"] for c in nb.cells if is_grade(c)}
+    mutants = load_mutants(solution.parent / "mutants" / f"{solution.stem}.toml")
+    for cell in cells:
+        assert sum(m.cell == cell for m in mutants) >= 3, f"{solution.stem}: {cell} has fewer than 3 mutants"
+    assert {m.test for m in mutants} <= tests
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "99_broken.py"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("text, message", [
+    ('# %% solution="f"\ndef f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n', "first cell"),
+    ('# %% [markdown]\n# # T\n\n# %% solution="f"\ndef f():\n    return 1\n', "BEGIN/END SOLUTION"),
+    ('# %% [markdown]\n# # T\n\n# %% tests="t"\nassert True\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n', "points"),
+    ('# %% [markdown]\n# # T\n\n# %% tests="t" points=1\nassert True\n', "no hidden tests"),
+    ('# %% [markdown]\n# # T\n\n# %% tests="t" points=1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n\n'
+     '# %% tests="t" points=1\n### BEGIN HIDDEN TESTS\n### END HIDDEN TESTS\n', "used twice"),
+])
+def test_malformed_solutions_are_refused_with_a_reason(tmp_path, text, message):
+    with pytest.raises(SolutionFormatError, match=message):
+        load_solution(_write(tmp_path, text))

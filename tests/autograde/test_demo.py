@@ -1,0 +1,36 @@
+"""`autograde demo` (what `make demo` runs): real nbgrader, real SQLite gradebook, feedback, CSV."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+from nbgrader.api import Gradebook
+
+from autograde.build.source import solution_paths
+from autograde.cli import main
+from autograde.course import COURSE_ID, Course
+
+
+@pytest.mark.slow
+def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
+    root = tmp_path / "demo"
+    assert main(["demo", "--course", str(root), "--profile", "cpu"]) == 0
+    table = capsys.readouterr().out
+    assert "ada" in table and "blaise" in table and "total" in table
+
+    course = Course(root)
+    assignments = [p.stem for p in solution_paths()]
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        assert sorted(s.id for s in gb.students) == ["ada", "blaise", "carl", "dorothy"]
+        for assignment in assignments:
+            full = gb.find_submission(assignment, "ada")
+            assert full.score == full.max_score > 0
+            assert gb.find_submission(assignment, "blaise").score == 0
+            for buggy in ("carl", "dorothy"):
+                assert gb.find_submission(assignment, buggy).score < full.max_score
+    for assignment in assignments:
+        html = course.feedback_html("carl", assignment).read_text()
+        assert "Hidden tests for" in html and "FAIL" in html
+    rows = list(csv.DictReader((root / "grades.csv").open()))
+    assert len(rows) == 4 * len(assignments)
