@@ -352,15 +352,12 @@ def fetch(name: str | DatasetSpec, *, download: bool = True, progress: bool = Tr
         lines += [f"  - {entry}" for entry in tried] or ["  - (no URLs known)"]
     else:
         lines.append("Downloading was turned off (download=False).")
-    lines.append("How to get it:")
-    if spec.how_to_get:
-        lines.append(f"  - {spec.how_to_get}")
-    lines.append(
-        "  - or set COURSE_DATA_DIR to a directory with a "
-        f"{spec.name}/ subdirectory holding the files"
-    )
+    advice = [spec.how_to_get] if spec.how_to_get else []
+    advice.append(f"set COURSE_DATA_DIR to a directory with a {spec.name}/ subdirectory holding the files")
     if spec.env_var:
-        lines.append(f"  - or set {spec.env_var} to a directory holding the files")
+        advice.append(f"set {spec.env_var} to a directory holding the files")
     urls = "\n".join(f"      {f.urls[0]}" for f in spec.files if f.urls)
-    lines.append(f"  - or download them by hand into {target}:\n{urls}")
+    advice.append(f"download them by hand into {target}:\n{urls}")
+    lines.append("How to get it (any one of these):")
+    lines += [f"  - {item}" for item in advice]
     raise DatasetNotFoundError("\n".join(lines))

@@ -103,7 +103,7 @@ def show_templates(W: Any, image_shape: Sequence[int], class_names: Sequence[str
         raise ValueError(f"W must be 2-D (C, D); got shape {W.shape}")
     if W.shape[1] not in (size, size + 1) and W.shape[0] in (size, size + 1):
         W = W.T
-    if False:
+    if W.shape[1] == size + 1:
         W = W[:, :size]
     if W.shape[1] != size:
         raise ValueError(f"W has rows of length {W.shape[1]}; image_shape {tuple(image_shape)} needs {size}")

@@ -6,8 +6,8 @@ import pytest
 
 from autograde.build.source import solution_paths
 from autograde.mutants import MutantError, apply_mutant, load_mutants
-from autograde.selfcheck import _failure, Expectation, selfcheck
 from autograde.run.grade import Grade
+from autograde.selfcheck import Expectation, _failure, selfcheck
 
 
 @pytest.mark.slow
