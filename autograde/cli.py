@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 from .build.source import REPO_ROOT
@@ -66,6 +67,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # nbgrader 0.9.6 warns about its own SQLAlchemy session use on every autograde; not actionable.
+    warnings.filterwarnings("ignore", message="Object of type <Submitted", module="nbgrader")
     parser = argparse.ArgumentParser(prog="autograde", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 

@@ -31,18 +31,19 @@ def reference_path(reference_dir: str | Path, assignment: str, notebook: str) ->
     return Path(reference_dir) / assignment / f"{notebook}.json"
 
 
-def _first_error(cell: NotebookNode) -> str | None:
+def first_error(cell: NotebookNode, limit: int = 1500) -> str | None:
+    """The first error the cell raised (the student's own visible-test message), shortened."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            value = str(output.get("evalue", "")).strip().splitlines()
-            return f"{output.get('ename', 'Error')}: {value[0][:300]}" if value else str(output.get("ename"))
+            text = f"{output.get('ename', 'Error')}: {str(output.get('evalue', '')).strip()}"
+            return text if len(text) <= limit else text[:limit] + " ..."
     return None
 
 
 def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[CheckResult]:
     """Judge every check the reference declares for one test cell."""
     probes, duplicated = collect_probes(cell)
-    stopped = _first_error(cell)
+    stopped = first_error(cell)
     results = []
     for name, reference in reference_test["checks"].items():
         weight = float(reference["spec"].get("weight", 1.0))
@@ -50,7 +51,7 @@ def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[C
         if name in duplicated:
             results.append(CheckResult(name, False, "was reported more than once, so it cannot be trusted", weight))
         elif probe is None:
-            why = f" because the cell stopped with {stopped}" if stopped else ""
+            why = f": the cell stopped before it with {stopped.split(':')[0]} (shown above)" if stopped else ""
             results.append(CheckResult(name, False, f"did not run{why}", weight))
         elif probe.error is not None:
             results.append(CheckResult(name, False, f"your code raised {probe.error}", weight))
@@ -65,11 +66,13 @@ def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[C
     return results
 
 
-def verdict_outputs(grade_id: str, results: list[CheckResult], points: float, profile: str) -> tuple[list, float]:
+def verdict_outputs(grade_id: str, results: list[CheckResult], points: float, profile: str,
+                    stopped: str | None = None) -> tuple[list, float]:
     """The outputs that carry a verdict to nbgrader, and the score they encode."""
     total = sum(r.weight for r in results) or 1.0
     score = round(points * sum(r.weight for r in results if r.passed) / total, 4)
-    lines = [f"Hidden tests for {grade_id}: {sum(r.passed for r in results)} of {len(results)} checks passed "
+    lines = [f"The test cell stopped with an error:\n{stopped}\n"] if stopped else []
+    lines += [f"Hidden tests for {grade_id}: {sum(r.passed for r in results)} of {len(results)} checks passed "
              f"({score:g} of {points:g} points, {profile} profile)"]
     lines += [f"  {'PASS' if r.passed else 'FAIL'}  {r.name}: {r.message}" for r in results]
     outputs: list[dict[str, Any]] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
@@ -116,6 +119,6 @@ class JudgeHiddenTests(NbGraderPreprocessor):
                 results = [CheckResult("reference", False, "this test has no reference results; tell your instructor")]
             else:
                 results = judge_cell(cell, tests[grade_id], self.profile)
-            cell.outputs, _ = verdict_outputs(grade_id, results, points, self.profile)
+            cell.outputs, _ = verdict_outputs(grade_id, results, points, self.profile, first_error(cell))
         nb.metadata["autograde"] = {"profile": self.profile, "reference_sha256": reference.get("source_sha256")}
         return nb, resources

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..course import Course, detect_profile
+from ..course import COURSE_ID, Course, detect_profile
 from .reference import ensure_reference
 
 
@@ -34,7 +34,7 @@ def submitted_students(course: Course, assignment: str) -> list[str]:
 def read_grade(course: Course, assignment: str, student: str, profile: str) -> Grade:
     """Scores as nbgrader stored them (the single source of truth for results)."""
     grade = Grade(student, assignment, profile=profile)
-    with Gradebook(course.db_url, course_id="dl-course") as gb:
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -45,6 +45,30 @@ def read_grade(course: Course, assignment: str, student: str, profile: str) -> G
             for cell_grade in notebook.grades:
                 grade.tests[cell_grade.name] = (float(cell_grade.score), float(cell_grade.max_score))
     return grade
+
+
+def record_profile(course: Course, assignment: str, student: str, profile: str) -> None:
+    """Store the grading profile with the grade, as an automatic comment nbgrader's formgrader shows."""
+    note = f"Autograded under the {profile} profile."
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for comment in notebook.comments:
+                if note not in (comment.auto_comment or ""):
+                    comment.auto_comment = f"{comment.auto_comment}\n{note}" if comment.auto_comment else note
+        gb.db.commit()
+
+
+def read_profile(course: Course, assignment: str, student: str) -> str | None:
+    """The profile recorded by :func:`record_profile`, or None."""
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        submission = gb.find_submission(assignment, student)
+        for notebook in submission.notebooks:
+            for comment in notebook.comments:
+                for profile in ("cpu", "gpu"):
+                    if f"under the {profile} profile" in (comment.auto_comment or ""):
+                        return profile
+    return None
 
 
 def grade_assignment(
@@ -64,6 +88,7 @@ def grade_assignment(
         if not outcome["success"]:
             grade = Grade(student, assignment, profile=profile, error=_last_error(outcome))
         else:
+            record_profile(course, assignment, student, profile)
             grade = read_grade(course, assignment, student, profile)
             if feedback:
                 api.generate_feedback(assignment, student, force=True)

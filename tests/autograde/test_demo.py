@@ -29,6 +29,9 @@ def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
             assert gb.find_submission(assignment, "blaise").score == 0
             for buggy in ("carl", "dorothy"):
                 assert gb.find_submission(assignment, buggy).score < full.max_score
+    from autograde.run.grade import read_profile
+
+    assert read_profile(course, assignments[0], "ada") == "cpu"  # the profile is stored with the grade
     for assignment in assignments:
         html = course.feedback_html("carl", assignment).read_text()
         assert "Hidden tests for" in html and "FAIL" in html

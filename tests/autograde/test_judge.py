@@ -126,7 +126,7 @@ def test_partial_credit_and_feedback_name_the_failed_check():
 def test_errors_missing_and_duplicated_results_score_zero():
     error = nbformat.from_dict({"output_type": "error", "ename": "AssertionError", "evalue": "shape", "traceback": []})
     graded, cell = _score([error])
-    assert graded == 0 and "did not run because the cell stopped with AssertionError" in cell.outputs[0]["text"]
+    assert graded == 0 and "did not run: the cell stopped before it with AssertionError" in cell.outputs[0]["text"]
     graded, _ = _score([probe_output("a", error="ValueError: boom"), probe_output("b", error="ValueError: boom")])
     assert graded == 0
     # A forged second copy of a correct result makes that check untrustworthy.
