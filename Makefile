@@ -15,8 +15,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
+# Students work on copies in work/ (git-ignored), so `git pull` can update notebooks/
+# without touching their answers; a notebook already in work/ is never overwritten.
 lab: $(STAMP)
-	$(BIN)/jupyter lab notebooks/
+	mkdir -p work
+	cp -n notebooks/*.ipynb work/ 2>/dev/null || true
+	$(BIN)/jupyter lab work/
 
 test: $(STAMP)
 	$(BIN)/python -m pytest

@@ -104,9 +104,9 @@ def _summary(state: dict | None) -> str:
     )
 
 
-def _wait_for_run_all(page, *, stop_on_error: bool) -> dict:
-    """Wait until every code cell has run (or, with stop_on_error, an error shows) and the
-    kernel is idle. Returns the final state."""
+def _wait_for_run_all(page) -> dict:
+    """Wait until run-all is over: kernel idle, no cell running or queued ([*]), and either every
+    code cell has run or an error output stopped the run. Returns the final state."""
     deadline = time.monotonic() + RUN_ALL_TIMEOUT_S
     state = None
     started = False
@@ -116,17 +116,18 @@ def _wait_for_run_all(page, *, stop_on_error: bool) -> dict:
         if state is None:
             continue
         code = [c for c in state["cells"] if c["type"] == "code"]
-        if any("*" in c["prompt"] for c in code):
-            started = True
-        all_done = all(c["count"] is not None and "*" not in c["prompt"] for c in code)
-        if state["kernel"] != "idle" or not (started or all_done):
+        busy = any("*" in c["prompt"] for c in code)
+        started = started or busy
+        all_done = all(c["count"] is not None for c in code)
+        if busy or state["kernel"] != "idle" or not (started or all_done):
             continue
-        if all_done or (stop_on_error and state["errors"]):
+        if all_done or state["errors"]:
             # Idle can flicker between two queued cells: confirm a moment later.
             time.sleep(1.0)
             again = _state(page)
             if again and again["kernel"] == "idle" and again["errors"] == state["errors"]:
-                return again
+                if not any("*" in c["prompt"] for c in again["cells"] if c["type"] == "code"):
+                    return again
     pytest.fail(f"run-all did not finish within {RUN_ALL_TIMEOUT_S} s; {_summary(state)}")
 
 
@@ -163,7 +164,7 @@ def solved_notebook(tmp_path_factory: pytest.TempPathFactory) -> nbformat.Notebo
         build_assignment(course, REPO_ROOT / "solutions" / f"{NOTEBOOK}.py"), as_version=4
     )
     answers = reference_answers(nbformat.read(course.source_notebook(NOTEBOOK), as_version=4))
-    filled = fill_release(release, {k: v for k, v in answers.items() if k != "polar_features"})
+    filled = fill_release(release, answers)
     for cell in filled.cells:  # start from a clean slate, as a fresh download would
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
@@ -176,7 +177,7 @@ def test_solved_notebook_runs_with_plots_and_a_live_widget(
     path = _copy_to(lab_server, "solved", solved_notebook)
     _open_notebook(page, lab_server, path, "solved")
     _run_all(page)
-    state = _wait_for_run_all(page, stop_on_error=False)
+    state = _wait_for_run_all(page)
 
     errors = _error_texts(page)
     assert not errors, "error output in the solved notebook:\n" + "\n---\n".join(errors)
@@ -252,7 +253,7 @@ def test_release_stub_names_the_task(page, lab_server) -> None:
     path = _copy_to(lab_server, "release", RELEASE)
     _open_notebook(page, lab_server, path, "release")
     _run_all(page)
-    state = _wait_for_run_all(page, stop_on_error=True)
+    state = _wait_for_run_all(page)
     assert state["errors"] > 0, "the untouched release ran without any error output"
 
     first = page.locator(ERROR_OUTPUT).first
