@@ -93,7 +93,8 @@ def linear_boundary_widget(X: Any, y: Any, w1: float = 1.0, w2: float = 1.0,
     s_w1, s_w2 = slider("w1", w1, 5.0), slider("w2", w2, 5.0)
     s_b = slider("b", b, round(5.0 * reach, 1))
     label = widgets.Label()
-    image = widgets.Image(format="png")
+    # A fixed width keeps the browser from stretching (and blurring) the PNG across the output area.
+    image = widgets.Image(format="png", layout=widgets.Layout(width="480px"))
 
     def accuracy() -> float:
         return linear_accuracy(X, y, s_w1.value, s_w2.value, s_b.value)

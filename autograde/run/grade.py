@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..course import COURSE_ID, Course, detect_profile
@@ -22,6 +25,28 @@ class Grade:
     tests: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max)
     profile: str = "cpu"
     error: str | None = None  # why nbgrader could not grade it
+
+
+def check_submission(path: Path) -> str | None:
+    """Why ``path`` cannot be graded (in words for the student), or None if it is a readable notebook."""
+    if not path.exists():
+        return f"no {path.name} in the submission (was the notebook renamed?)"
+    raw = path.read_bytes()
+    if not raw.strip():
+        return f"{path.name} is empty"
+    try:
+        data = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return f"{path.name} is not a notebook: it is not valid JSON ({exc}); re-download it from Jupyter"
+    if not isinstance(data, dict) or data.get("nbformat") != 4:
+        return f"{path.name} is not an nbformat 4 notebook (found nbformat={data.get('nbformat') if isinstance(data, dict) else None})"
+    try:
+        with warnings.catch_warnings():  # nbformat nags about missing cell ids, which nbgrader adds
+            warnings.simplefilter("ignore")
+            nbformat.validate(nbformat.from_dict(data))
+    except nbformat.ValidationError as exc:
+        return f"{path.name} is not a valid notebook: {str(exc).splitlines()[0]}"
+    return None
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -84,6 +109,10 @@ def grade_assignment(
     api = course.api(profile)
     results = []
     for student in students or submitted_students(course, assignment):
+        problem = check_submission(course.submitted_dir(student, assignment) / f"{assignment}.ipynb")
+        if problem:  # refused before nbgrader sees it, so nothing is half-written to the gradebook
+            results.append(Grade(student, assignment, profile=profile, error=problem))
+            continue
         outcome = api.autograde(assignment, student, force=True, create=True)
         if not outcome["success"]:
             grade = Grade(student, assignment, profile=profile, error=_last_error(outcome))

@@ -1,0 +1,120 @@
+"""Read a solution file (jupytext percent format) into an nbgrader source notebook.
+
+Solutions are written as ``# %%`` cells with a compact marker in the cell header:
+
+- ``# %% solution="linear_scores"``: the student's cell; the code between
+  ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is replaced by a stub in the release;
+- ``# %% tests="test_linear_scores" points=2``: a locked, graded test cell: visible
+  tests first, then ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``, which only
+  run at grading.
+
+Every other cell is ordinary. This module expands the markers into nbgrader's
+cell metadata, so the nbgrader schema lives in exactly one place.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import jupytext
+import nbformat
+from nbformat.notebooknode import NotebookNode
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+GENERATED_NOTICE = "<!-- Generated from solutions/{name}.py by `autograde build`; edit that file, not this one. -->"
+
+
+class SolutionFormatError(ValueError):
+    """A solution file that does not follow the cell conventions above."""
+
+
+def solution_paths(solutions_dir: Path | None = None) -> list[Path]:
+    """The solution files in course order (``NN_name.py``)."""
+    folder = solutions_dir or REPO_ROOT / "solutions"
+    return sorted(p for p in folder.glob("*.py") if NAME_PATTERN.match(p.stem))
+
+
+def repository() -> str:
+    """The GitHub ``owner/name`` the Colab badges and the Colab install point at."""
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    return config["tool"]["autograde"]["repository"]
+
+
+def _setup_cells(name: str) -> list[NotebookNode]:
+    repo = repository()
+    badge = (
+        f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        f"(https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}.ipynb)"
+    )
+    setup = (
+        "# Setup. On Colab this installs the course helpers (Colab's own PyTorch is kept);\n"
+        "# on your machine, where `make lab` installed them, it does nothing.\n"
+        "import sys\n"
+        "\n"
+        'if "google.colab" in sys.modules:\n'
+        f'    get_ipython().run_line_magic("pip", "install -q git+https://github.com/{repo}.git")'
+    )
+    return [
+        nbformat.v4.new_markdown_cell(GENERATED_NOTICE.format(name=name) + "\n\n" + badge),
+        nbformat.v4.new_code_cell(setup),
+    ]
+
+
+def _nbgrader_metadata(cell: NotebookNode, path: Path, index: int) -> dict | None:
+    meta = cell.metadata
+    solution, tests = meta.pop("solution", None), meta.pop("tests", None)
+    points = meta.pop("points", None)
+    if solution and tests:
+        raise SolutionFormatError(f"{path}: cell {index} is marked both solution and tests")
+    if solution:
+        if cell.cell_type != "code" or "### BEGIN SOLUTION" not in cell.source:
+            raise SolutionFormatError(f"{path}: solution cell {solution!r} needs ### BEGIN/END SOLUTION")
+        return {"grade": False, "grade_id": solution, "locked": False, "schema_version": 3, "solution": True}
+    if tests:
+        if points is None or float(points) <= 0:
+            raise SolutionFormatError(f"{path}: test cell {tests!r} needs points=N")
+        if "### BEGIN HIDDEN TESTS" not in cell.source:
+            raise SolutionFormatError(f"{path}: test cell {tests!r} has no hidden tests")
+        return {"grade": True, "grade_id": tests, "locked": True, "points": points,
+                "schema_version": 3, "solution": False}
+    if points is not None:
+        raise SolutionFormatError(f"{path}: cell {index} has points but is not a test cell")
+    return None
+
+
+def load_solution(path: Path) -> NotebookNode:
+    """Parse ``path`` and return the nbgrader source notebook (solutions and hidden tests kept)."""
+    text = path.read_text()
+    nb = jupytext.reads(text, fmt="py:percent")
+    cells = []
+    seen: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        nbgrader = _nbgrader_metadata(cell, path, index)
+        cell.metadata.pop("lines_to_next_cell", None)
+        if nbgrader:
+            if nbgrader["grade_id"] in seen:
+                raise SolutionFormatError(f"{path}: grade_id {nbgrader['grade_id']!r} is used twice")
+            seen.add(nbgrader["grade_id"])
+            cell.metadata["nbgrader"] = nbgrader
+        cells.append(cell)
+    if not cells or cells[0].cell_type != "markdown":
+        raise SolutionFormatError(f"{path}: the first cell must be the notebook's markdown title")
+    out = nbformat.v4.new_notebook()
+    out.cells = [cells[0], *_setup_cells(path.stem), *cells[1:]]
+    for i, cell in enumerate(out.cells):
+        # Stable ids keep the release byte-for-byte reproducible (and `build --check` meaningful).
+        cell["id"] = cell.metadata.get("nbgrader", {}).get("grade_id", f"cell-{i:03d}")
+    out.metadata = {
+        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"},
+    }
+    out.nbformat, out.nbformat_minor = 4, 5
+    return out
