@@ -18,18 +18,15 @@ import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.plugins import CsvExportPlugin
 
-from .build.release import build_assignment
 from .build.source import solution_paths
 from .course import COURSE_ID, Course
-from .mutants import apply_mutant, fill_release, load_mutants, reference_answers
+from .mutants import apply_mutant, fill_release, load_assignment
 from .run.grade import format_table, grade_assignment, write_submission
 
 
 def write_sample_submissions(course: Course, solution: Path) -> None:
     name = solution.stem
-    release = nbformat.read(build_assignment(course, solution), as_version=4)
-    answers = reference_answers(nbformat.read(course.source_notebook(name), as_version=4))
-    mutants = load_mutants(solution.parent / "mutants" / f"{name}.toml")
+    release, answers, mutants = load_assignment(course, solution)
     samples = {"ada": answers, "blaise": {}}
     # Two students with bugs: the first and the last mutant of the notebook.
     for student, mutant in zip(["carl", "dorothy"], [mutants[0], mutants[-1]] if mutants else []):

@@ -76,6 +76,15 @@ def fill_release(release: NotebookNode, answers: dict[str, str]) -> NotebookNode
     return nb
 
 
+def load_assignment(course, solution: Path) -> tuple[NotebookNode, dict[str, str], list[Mutant]]:
+    """Build ``solution`` into ``course``; return its release, reference answers and mutants."""
+    from .build.release import build_assignment
+
+    release = nbformat.read(build_assignment(course, solution), as_version=4)
+    answers = reference_answers(nbformat.read(course.source_notebook(solution.stem), as_version=4))
+    return release, answers, load_mutants(solution.parent / "mutants" / f"{solution.stem}.toml")
+
+
 def apply_mutant(answers: dict[str, str], mutant: Mutant) -> dict[str, str]:
     """The reference answers with ``mutant`` applied to its cell."""
     if mutant.cell not in answers:

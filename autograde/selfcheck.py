@@ -10,10 +10,9 @@ from pathlib import Path
 
 import nbformat
 
-from .build.release import build_assignment
 from .build.source import REPO_ROOT
 from .course import Course
-from .mutants import apply_mutant, fill_release, load_mutants, reference_answers
+from .mutants import apply_mutant, fill_release, load_assignment
 from .run.grade import Grade, grade_assignment, write_submission
 
 
@@ -39,12 +38,11 @@ class SelfcheckResult:
 def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
     """Build the assignment and write the reference, blank and mutant submissions."""
     name = solution.stem
-    release = nbformat.read(build_assignment(course, solution), as_version=4)
-    answers = reference_answers(nbformat.read(course.source_notebook(name), as_version=4))
+    release, answers, mutants = load_assignment(course, solution)
     write_submission(course, "reference", name, nbformat.writes(fill_release(release, answers)))
     write_submission(course, "blank", name, nbformat.writes(release))
     expectations = [Expectation("reference", "full"), Expectation("blank", "zero")]
-    for mutant in load_mutants(solution.parent / "mutants" / f"{name}.toml"):
+    for mutant in mutants:
         mutated = fill_release(release, apply_mutant(answers, mutant))
         student = f"mutant-{mutant.name}"
         write_submission(course, student, name, nbformat.writes(mutated))
