@@ -32,17 +32,32 @@ def test_a_hand_edited_release_is_reported_stale(tmp_path):
         check_release(copy)
 
 
+def _solution_only_lines(source: str) -> set[str]:
+    """Lines that appear only between ### BEGIN SOLUTION and ### END SOLUTION in a source cell."""
+    inside, outside, in_region = set(), set(), False
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped == "### BEGIN SOLUTION":
+            in_region = True
+        elif stripped == "### END SOLUTION":
+            in_region = False
+        elif stripped and not stripped.startswith("#"):
+            (inside if in_region else outside).add(stripped)
+    return inside - outside
+
+
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
 def test_release_hides_solutions_and_hidden_tests_and_names_each_task(course, solution):
-    release, answers = built(course, solution.stem)
+    release, _ = built(course, solution.stem)
+    source = nbformat.read(course.source_notebook(solution.stem), as_version=4)
     text = nbformat.writes(release)
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "autograde.probe" not in text
+    secret = {c.metadata.nbgrader["grade_id"]: _solution_only_lines(c.source) for c in source.cells if is_solution(c)}
     for cell in release.cells:
         if is_solution(cell):
-            reference_lines = [line.strip() for line in answers[cell.metadata.nbgrader["grade_id"]].splitlines()
-                               if line.strip().startswith("return ")]
-            for line in reference_lines:
-                assert line not in cell.source, f"reference code leaked into the release: {line}"
+            released = {line.strip() for line in cell.source.splitlines()}
+            leaked = secret[cell.metadata.nbgrader["grade_id"]] & released
+            assert not leaked, f"reference code leaked into the release: {leaked}"
             assert 'raise NotImplementedError("Implement ' in cell.source
     for cell in release.cells:
         assert not cell.get("outputs"), "the release must not carry outputs"
