@@ -88,6 +88,16 @@ def test_gradient_check_needs_both_the_reference_and_the_numerical_gradient():
     assert not judge_check("g", {"spec": spec, "value": reference}, wrong, "cpu").passed
 
 
+def test_gradient_check_tolerates_rounding_noise_only_where_the_gradient_is_tiny():
+    f = lambda t: float(np.sum(t**3))
+    x = np.array([1e-5, 1.0])  # the first gradient entry is 3e-10: rounding noise dominates there
+    value = _gradient_value(3 * x**2, f, x)
+    spec = {"kind": "gradient", "rtol": 1e-7, "numeric_tol": 1e-7}
+    assert judge_check("g", {"spec": spec, "value": value}, value, "cpu").passed
+    off = _gradient_value(3 * x**2 + [0.0, 1e-4], f, x)  # a real error on the large entry is still caught
+    assert not judge_check("g", {"spec": {**spec, "rtol": 1.0}, "value": value}, off, "cpu").passed
+
+
 def _cell(outputs, points=2):
     cell = nbformat.v4.new_code_cell("")
     cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": points,
