@@ -39,6 +39,8 @@ selfcheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/notebook_02_losses.py
+	$(BIN)/python benchmarks/notebook_03_backprop.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils autograde tests benchmarks solutions
