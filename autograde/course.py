@@ -34,6 +34,10 @@ class GradingProfile:
 
 PROFILES = {"cpu": GradingProfile("cpu", 240), "gpu": GradingProfile("gpu", 180)}
 
+# Every kernel the grader starts (reference runs, submissions, benchmarks): no history
+# database to write, and no start-up chatter on the grader's terminal.
+KERNEL_ARGUMENTS = ["--HistoryManager.enabled=False", "--IPKernelApp.log_level=ERROR"]
+
 
 def detect_profile() -> str:
     """'gpu' when the grading machine has CUDA, else 'cpu'."""
@@ -64,7 +68,7 @@ def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None 
     c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.Execute.timeout = timeout or PROFILES[profile].cell_timeout
-    c.Execute.extra_arguments = ["--HistoryManager.enabled=False"]
+    c.Execute.extra_arguments = KERNEL_ARGUMENTS
     # nbgrader's IgnorePattern is left out: the judge rewrites every test cell's outputs.
     c.Autograde.autograde_preprocessors = [
         Execute,

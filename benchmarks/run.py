@@ -23,7 +23,7 @@ from jupyter_client.manager import KernelManager
 
 from autograde.build.release import build_assignment
 from autograde.build.source import solution_paths
-from autograde.course import Course, detect_profile
+from autograde.course import KERNEL_ARGUMENTS, Course, detect_profile
 from autograde.mutants import fill_release, reference_answers
 from autograde.run.grade import grade_assignment, write_submission
 from autograde.run.reference import compute_reference
@@ -42,7 +42,7 @@ def kernel_overhead(repeats: int) -> dict[str, list[float]]:
     for _ in range(repeats):
         km = KernelManager(kernel_name="python3")
         start = time.perf_counter()
-        km.start_kernel(extra_arguments=["--HistoryManager.enabled=False"])
+        km.start_kernel(extra_arguments=KERNEL_ARGUMENTS)
         client = km.client()
         client.start_channels()
         client.wait_for_ready(timeout=60)

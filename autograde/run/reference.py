@@ -16,7 +16,7 @@ import nbformat
 from nbclient import NotebookClient
 from nbgrader.utils import is_grade, is_solution
 
-from ..course import PROFILES, Course
+from ..course import KERNEL_ARGUMENTS, PROFILES, Course
 from ..judge.collect import collect_probes
 
 
@@ -34,7 +34,7 @@ def compute_reference(source: Path, profile: str = "cpu") -> dict:
     client = NotebookClient(
         nb, timeout=PROFILES[profile].cell_timeout, kernel_name="python3", allow_errors=True,
         resources={"metadata": {"path": str(source.parent)}},
-        extra_arguments=["--HistoryManager.enabled=False"],
+        extra_arguments=KERNEL_ARGUMENTS,
     )
     client.execute(env={**os.environ, "MPLBACKEND": "agg"})
     tests: dict[str, dict] = {}
