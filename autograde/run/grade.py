@@ -132,19 +132,25 @@ def _last_error(outcome: dict) -> str:
 
 
 def format_table(grades: list[Grade]) -> str:
-    """A plain-text table: one row per submission, one column per test cell."""
+    """Plain-text tables, one per assignment: a row per submission, a column per test cell."""
+    assignments = list(dict.fromkeys(g.assignment for g in grades))
+    return "\n\n".join(_assignment_table([g for g in grades if g.assignment == a]) for a in assignments)
+
+
+def _assignment_table(grades: list[Grade]) -> str:
     tests: list[str] = []
     for g in grades:
         tests += [t for t in g.tests if t not in tests]
-    header = ["student", "assignment", *tests, "total", "profile"]
+    header = ["student", *tests, "total", "profile"]
     rows = []
     for g in grades:
         cells = [f"{g.tests[t][0]:g}/{g.tests[t][1]:g}" if t in g.tests else "-" for t in tests]
         total = f"{g.score:g}/{g.max_score:g}" if g.error is None else f"error: {g.error}"
-        rows.append([g.student, g.assignment, *cells, total, g.profile])
+        rows.append([g.student, *cells, total, g.profile])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
-    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+    title = f"{grades[0].assignment}" if grades else ""
+    return "\n".join([title, line(header), line(["-" * w for w in widths]), *map(line, rows)])
 
 
 def write_submission(course: Course, student: str, assignment: str, notebook_text: str) -> Path:
