@@ -116,9 +116,6 @@ class Course:
     def submitted_dir(self, student: str, assignment: str) -> Path:
         return self.root / "submitted" / student / assignment
 
-    def autograded_notebook(self, student: str, assignment: str) -> Path:
-        return self.root / "autograded" / student / assignment / f"{assignment}.ipynb"
-
     def feedback_html(self, student: str, assignment: str) -> Path:
         return self.root / "feedback" / student / assignment / f"{assignment}.html"
 

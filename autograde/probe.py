@@ -27,11 +27,10 @@ _ARRAY_KINDS = "biuf"
 
 def encode(value: Any) -> Any:
     """Turn a result into JSON-able data: numbers, strings, lists of those, or arrays."""
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a torch tensor
-        value = value.detach().cpu().numpy()
+    value = encode_ready(value)
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+    if isinstance(value, (int, float, np.integer, np.floating)):
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
         if value.dtype.kind not in _ARRAY_KINDS:
