@@ -48,8 +48,12 @@ def detect_profile() -> str:
     return "gpu" if torch.cuda.is_available() else "cpu"
 
 
-def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None = None) -> Config:
-    """nbgrader configuration for a course rooted at ``root``, judged under ``profile``."""
+def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None = None,
+                    db_url: str | None = None) -> Config:
+    """nbgrader configuration for a course rooted at ``root``, judged under ``profile``.
+
+    ``db_url``: any SQLAlchemy URL for the gradebook (default: SQLite in the course directory).
+    """
     from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
@@ -65,7 +69,7 @@ def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None 
     c = Config()
     c.CourseDirectory.root = str(root)
     c.CourseDirectory.course_id = COURSE_ID
-    c.CourseDirectory.db_url = f"sqlite:///{root / 'gradebook.db'}"
+    c.CourseDirectory.db_url = db_url or f"sqlite:///{root / 'gradebook.db'}"
     c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
     c.Execute.timeout = timeout or PROFILES[profile].cell_timeout
     c.Execute.extra_arguments = KERNEL_ARGUMENTS
@@ -98,6 +102,7 @@ class Course:
     """An nbgrader course directory: source/, release/, submitted/, autograded/, feedback/."""
 
     root: Path
+    database: str | None = None  # a SQLAlchemy URL (e.g. postgresql://...); default SQLite in root
 
     @property
     def gradebook(self) -> Path:
@@ -105,7 +110,7 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook.resolve()}"
+        return self.database or f"sqlite:///{self.gradebook.resolve()}"
 
     def source_notebook(self, name: str) -> Path:
         return self.root / "source" / name / f"{name}.ipynb"
@@ -128,7 +133,7 @@ class Course:
         from nbgrader.coursedir import CourseDirectory
 
         _put_interpreter_on_path()
-        config = nbgrader_config(self.root, profile, timeout)
+        config = nbgrader_config(self.root, profile, timeout, db_url=self.db_url)
         coursedir = CourseDirectory(config=config)
         api = NbGraderAPI(coursedir=coursedir, config=config)
         api.log.setLevel(logging.WARNING)

@@ -14,6 +14,7 @@ from .build.source import REPO_ROOT
 from .course import Course
 from .mutants import apply_mutant, fill_release, load_assignment
 from .run.grade import Grade, grade_assignment, write_submission
+from .run.parallel import default_workers
 
 
 @dataclass
@@ -68,12 +69,20 @@ def _failure(expectation: Expectation, grade: Grade) -> str | None:
     return None
 
 
-def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "cpu") -> SelfcheckResult:
+def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "cpu",
+              workers: int | None = None) -> SelfcheckResult:
+    """Grade the reference, the blank release and every mutant; list what broke the rules.
+
+    A mutant's notebook runs only up to the test cell it must fail: later cells cannot
+    change that cell's verdict, and skipping them (a CNN's training, say) keeps this fast.
+    """
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="autograde-selfcheck-") as tmp:
         course = Course(course_root or Path(tmp))
         expectations = prepare_submissions(course, solution)
-        grades = grade_assignment(course, solution.stem, [e.student for e in expectations], profile, feedback=False)
+        stop_after = {e.student: e.rule for e in expectations if e.rule not in ("full", "zero")}
+        grades = grade_assignment(course, solution.stem, [e.student for e in expectations], profile, feedback=False,
+                                  workers=workers or default_workers(), stop_after=stop_after)
     failures = [f for e, g in zip(expectations, grades) if (f := _failure(e, g))]
     return SelfcheckResult(solution.stem, grades, failures, time.perf_counter() - start)
 

@@ -101,14 +101,18 @@ class JudgeHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict):
         info = resources["nbgrader"]
-        path = reference_path(self.reference_dir, info["assignment"], info["notebook"])
-        try:
-            reference = json.loads(path.read_text())
-        except FileNotFoundError:
-            raise RuntimeError(
-                f"No reference results at {path}. Run 'autograde grade', which computes them "
-                "from the source notebook before grading."
-            ) from None
+        # A grading worker gets the reference with its job (it may not see the course
+        # directory); nbgrader's own CLI reads it from the course's reference directory.
+        reference = resources.get("autograde", {}).get("reference")
+        if reference is None:
+            path = reference_path(self.reference_dir, info["assignment"], info["notebook"])
+            try:
+                reference = json.loads(path.read_text())
+            except FileNotFoundError:
+                raise RuntimeError(
+                    f"No reference results at {path}. Run 'autograde grade', which computes them "
+                    "from the source notebook before grading."
+                ) from None
         tests = reference["tests"]
         for cell in nb.cells:
             if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):

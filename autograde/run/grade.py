@@ -1,18 +1,34 @@
-"""Grade submissions with real nbgrader, judged by :mod:`autograde.judge`."""
+"""Grade submissions: the coordinator of intake, sandboxed workers, the judge and the gradebook.
+
+``grade_assignment`` takes the submissions (nbgrader's layout or an LMS folder),
+refuses what cannot be graded with a reason, restores locked cells and hidden
+tests with nbgrader's own sanitizing preprocessors, sends each notebook to a
+worker that executes it in a sandbox and judges it, and stores each result as
+it arrives. Only this process writes the gradebook, and it skips work already
+done unless asked (a rerun after an interruption resumes).
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from ..course import COURSE_ID, Course, detect_profile
+from ..course import COURSE_ID, PROFILES, Course, detect_profile, nbgrader_config
+from .intake import Submission, import_folder, read_notebook, read_submission, repair_structure
+from .job import Job
+from .parallel import default_workers, run_jobs
 from .reference import ensure_reference
+from .sandbox import Limits, Policy, default_hidden
+from .store import is_current, read_ledger, save_result, write_refusal
 
+# nbgrader 0.9.6 warns about its own SQLAlchemy session use on every submission; not actionable.
+warnings.filterwarnings("ignore", message="Object of type <Submitted", module="nbgrader")
 
 @dataclass
 class Grade:
@@ -24,29 +40,10 @@ class Grade:
     max_score: float = 0.0
     tests: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max)
     profile: str = "cpu"
-    error: str | None = None  # why nbgrader could not grade it
-
-
-def check_submission(path: Path) -> str | None:
-    """Why ``path`` cannot be graded (in words for the student), or None if it is a readable notebook."""
-    if not path.exists():
-        return f"no {path.name} in the submission (was the notebook renamed?)"
-    raw = path.read_bytes()
-    if not raw.strip():
-        return f"{path.name} is empty"
-    try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        return f"{path.name} is not a notebook: it is not valid JSON ({exc}); re-download it from Jupyter"
-    if not isinstance(data, dict) or data.get("nbformat") != 4:
-        return f"{path.name} is not an nbformat 4 notebook (found nbformat={data.get('nbformat') if isinstance(data, dict) else None})"
-    try:
-        with warnings.catch_warnings():  # nbformat nags about missing cell ids, which nbgrader adds
-            warnings.simplefilter("ignore")
-            nbformat.validate(nbformat.from_dict(data))
-    except nbformat.ValidationError as exc:
-        return f"{path.name} is not a valid notebook: {str(exc).splitlines()[0]}"
-    return None
+    error: str | None = None  # why it was not graded (refused, or grading failed)
+    notes: list[str] = field(default_factory=list)  # what the grader repaired or why the run stopped
+    skipped: bool = False  # unchanged since it was last graded, so not graded again
+    stats: dict = field(default_factory=dict)  # execution figures: seconds, kernel start, peak memory
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -72,20 +69,8 @@ def read_grade(course: Course, assignment: str, student: str, profile: str) -> G
     return grade
 
 
-def record_profile(course: Course, assignment: str, student: str, profile: str) -> None:
-    """Store the grading profile with the grade, as an automatic comment nbgrader's formgrader shows."""
-    note = f"Autograded under the {profile} profile."
-    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
-        submission = gb.find_submission(assignment, student)
-        for notebook in submission.notebooks:
-            for comment in notebook.comments:
-                if note not in (comment.auto_comment or ""):
-                    comment.auto_comment = f"{comment.auto_comment}\n{note}" if comment.auto_comment else note
-        gb.db.commit()
-
-
 def read_profile(course: Course, assignment: str, student: str) -> str | None:
-    """The profile recorded by :func:`record_profile`, or None."""
+    """The profile stored with the grade (an automatic comment formgrader shows), or None."""
     with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
         submission = gb.find_submission(assignment, student)
         for notebook in submission.notebooks:
@@ -96,39 +81,139 @@ def read_profile(course: Course, assignment: str, student: str) -> str | None:
     return None
 
 
+def _sanitize(course: Course, sub: Submission, source, profile: str):
+    """nbgrader's sanitizing preprocessors: clear outputs, restore locked cells and hidden tests."""
+    from nbgrader.preprocessors import (
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        OverwriteCells,
+        OverwriteKernelspec,
+    )
+
+    nb = read_notebook(sub.path.read_bytes())
+    notes = repair_structure(nb, source)
+    config = nbgrader_config(course.root, profile, db_url=course.db_url)
+    resources = {"nbgrader": {"student": sub.student, "assignment": sub.assignment, "notebook": sub.assignment,
+                              "db_url": course.db_url}}
+    log = logging.getLogger("autograde.sanitize")
+    log.setLevel(logging.ERROR)
+    for preprocessor in (ClearOutput, DeduplicateIds, OverwriteKernelspec, OverwriteCells, CheckCellMetadata):
+        nb, resources = preprocessor(config=config, log=log).preprocess(nb, resources)
+    return nb, notes
+
+
 def grade_assignment(
     course: Course,
     assignment: str,
     students: list[str] | None = None,
     profile: str | None = None,
     feedback: bool = True,
+    *,
+    workers: int = 1,
+    scheduler: str | None = None,
+    sandbox: str = "auto",
+    force: bool = False,
+    submissions_from: Path | None = None,
+    student_pattern: str | None = None,
+    stop_after: dict[str, str] | None = None,
+    limits: Limits | None = None,
+    progress: bool = False,
 ) -> list[Grade]:
-    """Autograde ``students`` (default: every submission) and return their grades."""
+    """Grade ``students`` (default: every submission) and return their grades, in student order.
+
+    ``workers``/``scheduler``: see :mod:`autograde.run.parallel`. ``force``: grade again even
+    what is unchanged since the last run. ``submissions_from``: an LMS folder to import first.
+    ``stop_after``: student -> grade id after which that student's notebook stops (selfcheck).
+    """
     profile = profile or detect_profile()
-    ensure_reference(course, assignment, profile)
-    api = course.api(profile)
-    results = []
-    for student in students or submitted_students(course, assignment):
-        problem = check_submission(course.submitted_dir(student, assignment) / f"{assignment}.ipynb")
-        if problem:  # refused before nbgrader sees it, so nothing is half-written to the gradebook
-            results.append(Grade(student, assignment, profile=profile, error=problem))
+    reference = json.loads(ensure_reference(course, assignment, profile).read_text())
+    source = read_notebook(course.source_notebook(assignment).read_bytes())
+    if submissions_from is not None:
+        imported = import_folder(course, assignment, Path(submissions_from), student_pattern or r"(?P<student>.+)")
+        subs = [s for s in imported if students is None or s.student in students]
+    else:
+        subs = [read_submission(course, st, assignment) for st in students or submitted_students(course, assignment)]
+    cores = default_workers()
+    limits = limits or Limits(cell_timeout=PROFILES[profile].cell_timeout,
+                              threads=max(1, cores // max(1, workers)) if workers > 1 else 0)
+    policy = Policy(mode=sandbox, limits=limits, gpu=profile == "gpu",
+                    hidden=default_hidden(course.root, submissions_from, _sqlite_file(course.db_url)))
+    grades: dict[str, Grade] = {}
+    jobs, notes = [], {}
+    for sub in subs:
+        if sub.problem:
+            write_refusal(course, sub.student, assignment, sub.problem, sub.origin)
+            grades[sub.student] = Grade(sub.student, assignment, profile=profile, error=sub.problem)
             continue
-        outcome = api.autograde(assignment, student, force=True, create=True)
-        if not outcome["success"]:
-            grade = Grade(student, assignment, profile=profile, error=_last_error(outcome))
-        else:
-            record_profile(course, assignment, student, profile)
-            grade = read_grade(course, assignment, student, profile)
-            if feedback:
-                api.generate_feedback(assignment, student, force=True)
-        results.append(grade)
-    return results
+        if not force and is_current(course, sub.student, assignment, sub.sha256, profile, reference["source_sha256"]):
+            grade = read_grade(course, assignment, sub.student, profile)
+            if grade.error is None:
+                grade.skipped = True
+                grade.notes = (read_ledger(course, sub.student, assignment) or {}).get("notes", [])
+                grades[sub.student] = grade
+                continue
+        try:
+            nb, notes[sub.student] = _sanitize(course, sub, source, profile)
+        except Exception as exc:  # noqa: BLE001 -- nbgrader refuses damaged grading metadata
+            problem = f"the notebook's grading cells are damaged beyond repair ({exc}); start again from the release"
+            write_refusal(course, sub.student, assignment, problem, sub.origin)
+            grades[sub.student] = Grade(sub.student, assignment, profile=profile, error=problem)
+            continue
+        jobs.append((sub, Job(sub.student, assignment, assignment, _dumps(nb), reference, profile, policy,
+                              sub.sha256, (stop_after or {}).get(sub.student))))
+    by_student = {job.student: sub for sub, job in jobs}
+    timestamps = _timestamps(course, assignment, [s.student for s in by_student.values()])
+    api = course.api(profile) if feedback else None
+    results = run_jobs([job for _, job in jobs], workers=workers, scheduler=scheduler)
+    if progress:
+        from tqdm.auto import tqdm
+
+        results = tqdm(results, total=len(jobs), desc=f"grading {assignment}", unit="submission", file=sys.stderr)
+    for result in results:
+        sub = by_student[result.student]
+        if result.error or result.notebook_json is None:
+            grades[sub.student] = Grade(sub.student, assignment, profile=profile, error=result.error)
+            continue
+        nb = read_notebook(result.notebook_json)
+        run_notes = notes[sub.student] + ([f"Grading stopped early: {result.execution['stopped']}."]
+                                          if result.execution.get("stopped") else [])
+        if result.execution.get("sandbox") == "none" and sandbox != "none":
+            run_notes.append("Graded without a sandbox (bubblewrap was not available).")
+        save_result(course, sub.student, assignment, nb, profile=profile, submission_sha256=sub.sha256,
+                    reference_sha256=reference["source_sha256"], notes=run_notes,
+                    timestamp=timestamps.get(sub.student), execution=result.execution)
+        grade = read_grade(course, assignment, sub.student, profile)
+        grade.notes = run_notes
+        grade.stats = {**result.execution, "worker": result.worker, "worker_peak_rss": result.worker_peak_rss,
+                       "job_seconds": result.seconds}
+        grades[sub.student] = grade
+        if api is not None:
+            api.generate_feedback(assignment, sub.student, force=True)
+    return [grades[s.student] for s in subs if s.student in grades]
 
 
-def _last_error(outcome: dict) -> str:
-    text = (outcome.get("log") or "") + (outcome.get("error") or "")
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return lines[-1] if lines else "nbgrader failed without a message"
+def _dumps(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb)
+
+
+def _sqlite_file(db_url: str) -> str | None:
+    return db_url[len("sqlite:///"):] if db_url.startswith("sqlite:///") else None
+
+
+def _timestamps(course: Course, assignment: str, students: list[str]) -> dict:
+    """Submission times from nbgrader's timestamp.txt, parsed as nbgrader does."""
+    from nbgrader.coursedir import CourseDirectory
+
+    coursedir = CourseDirectory(root=str(course.root))
+    found = {}
+    for student in students:
+        stamp = coursedir.get_existing_timestamp(str(course.submitted_dir(student, assignment)))
+        if stamp:
+            found[student] = stamp
+    return found
 
 
 def format_table(grades: list[Grade]) -> str:

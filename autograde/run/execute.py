@@ -1,0 +1,152 @@
+"""Run a notebook in a confined kernel, cell by cell, and say why it stopped if it did.
+
+Each failure of the kernel (it died, hung, flooded its output, ran out of
+memory, exited) ends that notebook's run with a reason in words; the cells
+after it stay unexecuted and their hidden tests count as not run. The grader
+itself never waits longer than the notebook's time limit nor holds more than
+each cell's output limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
+from nbformat.notebooknode import NotebookNode, from_dict
+
+from ..course import KERNEL_ARGUMENTS
+from .sandbox import Cgroups, Policy, SandboxedKernelManager, kernel_environment, make_scratch
+
+PROBE_MIME = "application/vnd.dl-course.probe+json"
+
+
+@dataclass
+class ExecutionReport:
+    """How a run went: what the grader should tell the student and the instructor."""
+
+    seconds: float = 0.0
+    kernel_start_seconds: float = 0.0
+    cells_run: int = 0
+    stopped: str | None = None  # why the run ended early, in words for the student
+    truncated_cells: int = 0
+    peak_memory: int | None = None  # bytes, kernel and children (when cgroups are available)
+    sandbox: str = "none"
+
+
+class _CappedClient(NotebookClient):
+    """nbclient with a cap on what each cell may print (hidden-test results are always kept)."""
+
+    def __init__(self, *args, cell_output: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.cell_output = cell_output
+        self._used: dict[int, int] = {}
+        self.truncated: set[int] = set()
+
+    def output(self, outs, msg, display_id, cell_index):
+        content = msg.get("content", {})
+        data = content.get("data") or {}
+        if PROBE_MIME not in data:
+            size = len(content.get("text", "")) + len(json.dumps(data)) if data else len(content.get("text", ""))
+            used = self._used.get(cell_index, 0) + size
+            self._used[cell_index] = used
+            if used > self.cell_output:
+                if cell_index not in self.truncated:
+                    self.truncated.add(cell_index)
+                    outs.append(from_dict({
+                        "output_type": "stream", "name": "stdout",
+                        "text": f"\n[the grader dropped the rest of this cell's output: more than "
+                                f"{self.cell_output // 1024} KiB]\n"}))
+                return None
+        return super().output(outs, msg, display_id, cell_index)
+
+
+def _stop_index(nb: NotebookNode, stop_after: str | None) -> int:
+    if stop_after is None:
+        return len(nb.cells)
+    for index, cell in enumerate(nb.cells):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == stop_after:
+            return index + 1
+    return len(nb.cells)
+
+
+async def _execute(nb: NotebookNode, policy: Policy, mode: str, scratch: Path, report: ExecutionReport,
+                   stop_after: str | None) -> None:
+    limits = policy.limits
+    cgroups = Cgroups(limits)
+    km = SandboxedKernelManager(scratch, policy, mode, cgroups)
+    client = _CappedClient(
+        nb, km=km, timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=False,
+        startup_timeout=120, extra_arguments=KERNEL_ARGUMENTS, record_timing=False,
+        resources={"metadata": {"path": str(scratch)}}, cell_output=limits.cell_output,
+    )
+    deadline = time.monotonic() + limits.notebook_timeout
+    try:
+        started = time.perf_counter()
+        quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # kernel chatter is not ours
+        async with client.async_setup_kernel(env=kernel_environment(scratch, policy), cwd=str(scratch), **quiet):
+            report.kernel_start_seconds = time.perf_counter() - started
+            for index in range(_stop_index(nb, stop_after)):
+                cell = nb.cells[index]
+                if cell.cell_type != "code":
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
+                                      f"allows; cells from number {index + 1} on were not run")
+                    break
+                try:
+                    await asyncio.wait_for(client.async_execute_cell(cell, index), timeout=remaining)
+                    report.cells_run += 1
+                except CellTimeoutError:
+                    report.stopped = (f"cell {index + 1} ran longer than {limits.cell_timeout} s and was "
+                                      "stopped; the cells after it were not run")
+                    break
+                except asyncio.TimeoutError:
+                    report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
+                                      f"allows, in cell {index + 1}; the cells after it were not run")
+                    break
+                except DeadKernelError:
+                    why = ("it ran out of memory" if cgroups.oom_killed() else
+                           "it exited, crashed or ran out of memory")
+                    report.stopped = (f"the Python kernel died while running cell {index + 1} ({why}); "
+                                      "the cells after it were not run")
+                    break
+    except DeadKernelError:
+        report.stopped = report.stopped or "the Python kernel died before the notebook finished"
+    except RuntimeError as exc:  # the kernel never came up
+        report.stopped = report.stopped or f"the Python kernel did not start ({exc})"
+    finally:
+        report.truncated_cells = len(client.truncated)
+        report.peak_memory = cgroups.peak_memory()
+        try:
+            if km.has_kernel:
+                await km.shutdown_kernel(now=True)
+        except Exception:  # noqa: BLE001 -- a kernel already gone must not hide the result
+            pass
+        cgroups.close()
+
+
+def execute_notebook(nb: NotebookNode, policy: Policy, stop_after: str | None = None,
+                     scratch_base: Path | None = None) -> ExecutionReport:
+    """Execute ``nb`` in place in a fresh confined kernel; never raises for what the student did.
+
+    ``stop_after``: a test cell's grade id; cells after it are left unexecuted (selfcheck
+    uses it: later cells cannot change whether that test passed).
+    """
+    mode = policy.resolved_mode()
+    report = ExecutionReport(sandbox=mode)
+    scratch = make_scratch(scratch_base)
+    started = time.perf_counter()
+    try:
+        asyncio.run(_execute(nb, policy, mode, scratch, report, stop_after))
+    finally:
+        report.seconds = time.perf_counter() - started
+        shutil.rmtree(scratch, ignore_errors=True)
+    return report
