@@ -31,14 +31,35 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from .course import Course
+    from .report import export_csv, write_summary
     from .run.grade import format_table, grade_assignment
+    from .run.parallel import default_workers
 
-    course = Course(Path(args.course))
-    assignments = args.assignment or sorted(p.name for p in (course.root / "source").iterdir())
+    course = Course(Path(args.course), database=args.db_url)
+    if args.submissions and len(args.assignment or []) != 1:
+        print("--from needs exactly one --assignment: the folder holds one assignment's files", file=sys.stderr)
+        return 2
+    source = course.root / "source"
+    assignments = args.assignment or sorted(p.name for p in source.iterdir()) if source.is_dir() else []
+    missing = [a for a in assignments if not course.source_notebook(a).exists()]
+    if missing or not assignments:
+        print(f"no assignment {missing or ''} in {source}; run 'autograde build --course {course.root}' first",
+              file=sys.stderr)
+        return 2
     grades = []
     for assignment in assignments:
-        grades += grade_assignment(course, assignment, args.student or None, args.profile)
+        graded = grade_assignment(
+            course, assignment, args.student or None, args.profile, feedback=not args.no_feedback,
+            workers=args.workers or default_workers(), scheduler=args.scheduler, sandbox=args.sandbox,
+            force=args.force, submissions_from=args.submissions, student_pattern=args.student_pattern,
+            progress=not args.quiet)
+        grades += graded
+        print(f"summary: {write_summary(course, assignment, graded)}")
+    print(f"grades CSV: {export_csv(course)}")
     print(format_table(grades))
+    skipped = sum(g.skipped for g in grades)
+    if skipped:
+        print(f"{skipped} submission(s) unchanged since they were last graded were kept (use --force to regrade)")
     return 1 if any(g.error for g in grades) else 0
 
 
@@ -78,11 +99,23 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--course", default=DEFAULT_COURSE, help="nbgrader course directory (default: build/course)")
     p.set_defaults(func=_cmd_build)
 
-    p = sub.add_parser("grade", help="autograde the submissions in a course directory into its gradebook")
+    p = sub.add_parser("grade", help="autograde submissions into the course's gradebook, in sandboxed workers")
     p.add_argument("--course", default=DEFAULT_COURSE, help="nbgrader course directory (default: build/course)")
     p.add_argument("--assignment", action="append", help="assignment to grade (repeatable; default all)")
-    p.add_argument("--student", action="append", help="student to grade (repeatable; default all)")
+    p.add_argument("--student", action="append", help="grade only this student (repeatable; default all)")
+    p.add_argument("--from", dest="submissions", type=Path,
+                   help="a folder of <student>.ipynb or <student>.zip files, as an LMS exports them (read only)")
+    p.add_argument("--student-pattern", help="regex with a group 'student', matched against each file name "
+                   "stem in --from (e.g. '(?P<student>[^_]+)_.*'); default: the whole stem")
     p.add_argument("--profile", choices=["cpu", "gpu"], help="grading profile (default: gpu if CUDA is present)")
+    p.add_argument("--workers", type=int, help="parallel grading processes on this machine (default: its cores)")
+    p.add_argument("--scheduler", help="address of an existing Dask scheduler (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--db-url", help="gradebook as a SQLAlchemy URL (default: sqlite in the course directory)")
+    p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
+                   help="bwrap: require bubblewrap; auto: use it if it works, else warn (default)")
+    p.add_argument("--force", action="store_true", help="regrade submissions unchanged since their last grading")
+    p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_grade)
 
     p = sub.add_parser("selfcheck", help="prove the hidden tests on the reference, blank release and mutants")

@@ -101,16 +101,20 @@ async def _execute(nb: NotebookNode, policy: Policy, mode: str, scratch: Path, r
                     report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
                                       f"allows; cells from number {index + 1} on were not run")
                     break
+                task = asyncio.ensure_future(client.async_execute_cell(cell, index))
+                done, _ = await asyncio.wait({task}, timeout=remaining)
+                if not done:  # nbclient reports a cancelled cell as a dead kernel: say what happened
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+                    report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
+                                      f"allows, in cell {index + 1}; the cells after it were not run")
+                    break
                 try:
-                    await asyncio.wait_for(client.async_execute_cell(cell, index), timeout=remaining)
+                    task.result()
                     report.cells_run += 1
                 except CellTimeoutError:
                     report.stopped = (f"cell {index + 1} ran longer than {limits.cell_timeout} s and was "
                                       "stopped; the cells after it were not run")
-                    break
-                except asyncio.TimeoutError:
-                    report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
-                                      f"allows, in cell {index + 1}; the cells after it were not run")
                     break
                 except DeadKernelError:
                     why = ("it ran out of memory" if cgroups.oom_killed() else

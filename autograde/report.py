@@ -1,0 +1,128 @@
+"""Reports for the instructor: grades CSV (nbgrader's exporter) and a one-page summary per assignment.
+
+The summary shows the score distribution, the pass rate of every test cell, the
+most common failure messages of the hidden checks (taken from the judge's verdicts
+in the autograded notebooks), the submissions that were refused and why, and the
+notes the grader left (repairs, early stops).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.plugins.export import CsvExportPlugin
+
+from .course import COURSE_ID, Course
+from .run.grade import Grade
+
+_FAIL = re.compile(r"^\s+FAIL\s+(?P<check>[^:]+): (?P<message>.*)$")
+
+
+def export_csv(course: Course, path: Path | None = None) -> Path:
+    """Every grade in the gradebook as CSV, written by nbgrader's own exporter."""
+    path = path or course.root / "grades.csv"
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        CsvExportPlugin(to=str(path)).export(gb)
+    return path
+
+
+def failure_messages(course: Course, grades: list[Grade]) -> Counter:
+    """(test, check, message) -> how many students got it, from the autograded notebooks."""
+    counts: Counter = Counter()
+    for g in grades:
+        path = course.root / "autograded" / g.student / g.assignment / f"{g.assignment}.ipynb"
+        if g.error or not path.exists():
+            continue
+        nb = json.loads(path.read_text())
+        for cell in nb["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            for output in cell.get("outputs", []):
+                if output.get("output_type") != "stream":
+                    continue
+                text = output["text"] if isinstance(output["text"], str) else "".join(output["text"])
+                for line in text.splitlines():
+                    if m := _FAIL.match(line):
+                        # Numbers differ per student; the shape of the message is what recurs.
+                        message = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", m["message"])
+                        counts[(grade_id, m["check"].strip(), message)] += 1
+    return counts
+
+
+def _histogram_png(scores: list[float], max_score: float) -> str:
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 2.6), dpi=100)
+    bins = min(20, max(5, int(max_score) + 1)) if max_score else 5
+    ax.hist(scores, bins=bins, range=(0, max_score or 1), color="#3b6ea8", edgecolor="white")
+    ax.set_xlabel(f"score (out of {max_score:g})")
+    ax.set_ylabel("students")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def summary_data(course: Course, assignment: str, grades: list[Grade]) -> dict:
+    graded = [g for g in grades if g.error is None]
+    tests: dict[str, list[float]] = {}
+    for g in graded:
+        for test, (score, max_score) in g.tests.items():
+            tests.setdefault(test, []).append(1.0 if max_score and score >= max_score else 0.0)
+    failures = failure_messages(course, graded)
+    return {
+        "assignment": assignment,
+        "graded": len(graded),
+        "refused": [{"student": g.student, "reason": g.error} for g in grades if g.error],
+        "max_score": max((g.max_score for g in graded), default=0.0),
+        "scores": {g.student: g.score for g in graded},
+        "pass_rate": {t: sum(v) / len(v) for t, v in tests.items()},
+        "common_failures": [{"test": t, "check": c, "message": m, "students": n}
+                            for (t, c, m), n in failures.most_common(15)],
+        "notes": {g.student: g.notes for g in grades if g.notes},
+    }
+
+
+def write_summary(course: Course, assignment: str, grades: list[Grade]) -> Path:
+    """``<course>/reports/<assignment>/summary.html`` (and ``summary.json`` beside it)."""
+    data = summary_data(course, assignment, grades)
+    folder = course.root / "reports" / assignment
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.json").write_text(json.dumps(data, indent=1))
+    e = html.escape
+    scores = list(data["scores"].values())
+    mean = sum(scores) / len(scores) if scores else 0.0
+    plot = (f'<img alt="score distribution" src="data:image/png;base64,{_histogram_png(scores, data["max_score"])}">'
+            if scores else "<p>No graded submissions.</p>")
+    rows = "".join(f"<tr><td>{e(t)}</td><td>{r:.0%}</td></tr>" for t, r in data["pass_rate"].items())
+    fails = "".join(f"<tr><td>{f['students']}</td><td>{e(f['test'] or '')}</td><td>{e(f['check'])}</td>"
+                    f"<td>{e(f['message'])}</td></tr>" for f in data["common_failures"])
+    refused = "".join(f"<li><b>{e(r['student'])}</b>: {e(r['reason'] or '')}</li>" for r in data["refused"])
+    notes = "".join(f"<li><b>{e(s)}</b>: {e(' '.join(n))}</li>" for s, n in data["notes"].items())
+    page = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>{e(assignment)}: grading summary</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} td,th{{padding:2px 10px;text-align:left}}
+tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
+<h1>{e(assignment)}: grading summary</h1>
+<p>{data['graded']} graded, {len(data['refused'])} refused; mean score {mean:.2f} of {data['max_score']:g}.</p>
+<h2>Score distribution</h2>{plot}
+<h2>Pass rate per test</h2><table><tr><th>test</th><th>full marks</th></tr>{rows}</table>
+<h2>Most common failures of hidden checks</h2>
+<table><tr><th>students</th><th>test</th><th>check</th><th>message (numbers as #)</th></tr>{fails}</table>
+<h2>Refused submissions</h2><ul>{refused or '<li>none</li>'}</ul>
+<h2>Notes from the grader</h2><ul>{notes or '<li>none</li>'}</ul>
+</body></html>
+"""
+    path = folder / "summary.html"
+    path.write_text(page)
+    return path
