@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import shutil
+import uuid
 import warnings
 import zipfile
 from dataclasses import dataclass, field
@@ -218,7 +219,7 @@ def repair_structure(nb: NotebookNode, source: NotebookNode) -> list[str]:
             continue
         seen.add(grade_id)
         original = source_cells[grade_id]
-        if is_locked(original) and not is_solution(original) and cell.source != original.source:
+        if is_locked(original) and not is_solution(original) and _visible(cell.source) != _visible(original.source):
             notes.append(f"The read-only cell {grade_id!r} had been edited; it was graded as released.")
     order = [c.metadata.nbgrader["grade_id"] for c in source.cells if "nbgrader" in c.get("metadata", {})]
     for position, grade_id in enumerate(order):
@@ -228,11 +229,17 @@ def repair_structure(nb: NotebookNode, source: NotebookNode) -> list[str]:
         index = len(nb.cells) if anchor is None else 1 + next(
             i for i, c in enumerate(nb.cells) if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == order[anchor])
         restored = nbformat.from_dict(json.loads(json.dumps(source_cells[grade_id])))
-        restored.pop("id", None)
+        restored["id"] = uuid.uuid4().hex[:12]  # never the id of a cell the student still has
         nb.cells.insert(index, restored)
         seen.add(grade_id)
         notes.append(f"The test cell {grade_id!r} was missing (deleted or renamed); the grader put it back.")
     return notes
+
+
+def _visible(text: str) -> str:
+    """A cell's text as the release shows it: hidden tests removed, surrounding blank space ignored."""
+    text = re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS\n?", "", text, flags=re.S)
+    return "\n".join(line.rstrip() for line in text.strip().splitlines())
 
 
 def read_notebook(raw: bytes | str) -> NotebookNode:
