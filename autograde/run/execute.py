@@ -38,6 +38,7 @@ class ExecutionReport:
     truncated_cells: int = 0
     peak_memory: int | None = None  # bytes, kernel and children (when cgroups are available)
     sandbox: str = "none"
+    kernel_failed: bool = False  # no kernel came up: the grader's problem, never the student's
 
 
 class _CappedClient(NotebookClient):
@@ -122,10 +123,14 @@ async def _execute(nb: NotebookNode, policy: Policy, mode: str, scratch: Path, r
                     report.stopped = (f"the Python kernel died while running cell {index + 1} ({why}); "
                                       "the cells after it were not run")
                     break
-    except DeadKernelError:
-        report.stopped = report.stopped or "the Python kernel died before the notebook finished"
-    except RuntimeError as exc:  # the kernel never came up
-        report.stopped = report.stopped or f"the Python kernel did not start ({exc})"
+    except Exception as exc:  # noqa: BLE001 -- sorted into "no kernel" (grader) and "kernel died" (student)
+        if report.kernel_start_seconds == 0:  # no student code has run yet
+            report.kernel_failed = True
+            report.stopped = f"the Python kernel did not start ({type(exc).__name__}: {exc})"
+        elif isinstance(exc, DeadKernelError):
+            report.stopped = report.stopped or "the Python kernel died before the notebook finished"
+        else:
+            raise
     finally:
         report.truncated_cells = len(client.truncated)
         report.peak_memory = cgroups.peak_memory()

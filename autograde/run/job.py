@@ -62,6 +62,8 @@ def run_job(job: Job) -> JobResult:
     try:
         nb = nbformat.reads(job.notebook_json, as_version=4)
         report: ExecutionReport = execute_notebook(nb, job.policy, stop_after=job.stop_after)
+        if report.kernel_failed:
+            raise RuntimeError(f"no kernel: {report.stopped}; check the grading machine (bubblewrap, the venv)")
         resources = {
             "nbgrader": {"student": job.student, "assignment": job.assignment, "notebook": job.notebook},
             "autograde": {"reference": job.reference},

@@ -118,14 +118,16 @@ def _is_under(path: Path, parent: Path) -> bool:
 
 def bwrap_arguments(scratch: Path, policy: Policy) -> list[str]:
     """The bubblewrap command line that wraps one kernel (everything before ``--``)."""
-    hidden = [Path(p) for p in policy.hidden] + [Path("/tmp")]
-    hidden = [p for p in hidden if not _is_under(scratch, p) or p == Path("/tmp")]
+    # A path that does not exist has nothing to hide (and bwrap cannot mount over it on a
+    # read-only tree); /tmp becomes a private tmpfs in any case.
+    hidden = [Path(p) for p in policy.hidden if Path(p).exists() and not _is_under(scratch, Path(p))]
+    hidden.append(Path("/tmp"))
     # Paths the kernel needs, where they lie under a hidden one, are bound back after it; a
     # hidden path inside a needed one (solutions/ inside the repository) is hidden after that.
     needed = [p for p in _needed_paths() if any(_is_under(p, h) for h in hidden)]
     mounts: list[tuple[Path, list[str]]] = []
     for path in hidden:
-        mounts.append((path, ["--tmpfs", str(path)] if path.is_dir() or path == Path("/tmp") else
+        mounts.append((path, ["--tmpfs", str(path)] if path.is_dir() else
                        ["--ro-bind", "/dev/null", str(path)]))
     for path in needed:
         mounts.append((path, ["--ro-bind", str(path), str(path)]))
