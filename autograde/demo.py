@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
-from nbgrader.plugins import CsvExportPlugin
 
 from .build.source import solution_paths
-from .course import COURSE_ID, Course
+from .course import Course
 from .mutants import apply_mutant, fill_release, load_assignment
+from .report import export_csv, write_summary
 from .run.grade import format_table, grade_assignment, write_submission
+from .run.parallel import default_workers
 
 
 def write_sample_submissions(course: Course, solution: Path) -> None:
@@ -44,13 +44,14 @@ def run_demo(root: Path, profile: str | None = None) -> int:
     grades = []
     for solution in solution_paths():
         write_sample_submissions(course, solution)
-        grades += grade_assignment(course, solution.stem, profile=profile)
-    csv_path = root / "grades.csv"
-    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
-        CsvExportPlugin(to=str(csv_path)).export(gb)
+        graded = grade_assignment(course, solution.stem, profile=profile, workers=default_workers())
+        write_summary(course, solution.stem, graded)
+        grades += graded
+    csv_path = export_csv(course)
     print(format_table(grades))
     print(f"\ngradebook: {course.gradebook}")
     print(f"grades CSV: {csv_path}")
     print(f"feedback:   {root / 'feedback'}/<student>/<assignment>/<assignment>.html")
+    print(f"summaries:  {root / 'reports'}/<assignment>/summary.html")
     print(f"graded {len(grades)} submissions in {time.perf_counter() - start:.1f} s")
     return 1 if any(g.error for g in grades) else 0
