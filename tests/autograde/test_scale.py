@@ -134,3 +134,19 @@ def test_an_interrupted_run_resumes_without_regrading(tmp_path):
     table = rerun.stdout
     for student, score in expected.items():
         assert f"{student}  " in table and (f"{score:g}/1" in table.split(student, 1)[1].splitlines()[0])
+
+
+def test_an_existing_dask_cluster_and_a_gradebook_elsewhere(tmp_path):
+    """--scheduler ADDRESS and --db-url: workers of a cluster we did not start; the gradebook outside the course."""
+    from distributed import LocalCluster
+
+    database = f"sqlite:///{tmp_path / 'elsewhere' / 'grades.sqlite'}"
+    (tmp_path / "elsewhere").mkdir()
+    plain, expected = tiny_course(tmp_path, 6)
+    course = Course(plain.root, database=database)
+    build_assignment(course, tmp_path / "tiny.py")  # registers the assignment in that gradebook
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        grades = grade_assignment(course, "tiny", None, "cpu", feedback=False, scheduler=cluster.scheduler_address)
+    assert {g.student: g.score for g in grades} == expected
+    assert len({g.stats["worker"] for g in grades}) >= 1 and all(g.error is None for g in grades)
+    assert (tmp_path / "elsewhere" / "grades.sqlite").stat().st_size > 0
