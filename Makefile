@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/notebook_02_losses.py
 	$(BIN)/python benchmarks/notebook_03_backprop.py
+	$(BIN)/python benchmarks/notebook_04_optimization.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils autograde tests benchmarks solutions

@@ -16,7 +16,8 @@ from ..course import Course
 from .source import REPO_ROOT, load_solution, solution_paths
 
 _STUB = re.compile(r"^([ \t]*)raise NotImplementedError\(\)[ \t]*$", re.MULTILINE)
-_DEF = re.compile(r"^\s*(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_DEF = re.compile(r"^([ \t]*)(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
+_CLASS = re.compile(r"^class\s+([A-Za-z_]\w*)", re.MULTILINE)
 _TOP_LEVEL_DEF = re.compile(r"(\S)\n((?:def|class) )")
 
 
@@ -37,8 +38,14 @@ def _name_the_task(cell) -> None:
     source = _TOP_LEVEL_DEF.sub(r"\1\n\n\n\2", cell.source)
 
     def named(match: re.Match) -> str:
-        names = _DEF.findall(source, 0, match.start())
-        task = f'("Implement {names[-1]}")' if names else "()"
+        defs = list(_DEF.finditer(source, 0, match.start()))
+        task = "()"
+        if defs:
+            indent, name = defs[-1].groups()
+            classes = _CLASS.findall(source, 0, defs[-1].start())
+            # A method names its class too: "Implement EarlyStopping.step".
+            task = f'("Implement {classes[-1]}.{name}")' if indent and classes else f'("Implement {name}")'
+
         return f"{match.group(1)}raise NotImplementedError{task}"
 
     cell.source = _STUB.sub(named, source)

@@ -1,0 +1,165 @@
+"""Figures for notebook 04_optimization, computed with the reference solution.
+
+    .venv/bin/python benchmarks/notebook_04_optimization.py [--seeds 10]
+
+Prints two tables:
+- the update rules against PyTorch's optimisers (SGD, SGD with momentum, RMSprop, Adam) fed
+  the same gradients in float64: the largest relative difference over 200 steps;
+- the MLP of the hidden test (784-512-256-10, the reference Adam inside the reference
+  RuleOptimizer, lr 3e-3 decayed by 0.7 per epoch, batches of 512, 8 epochs), one row per
+  seed: Fashion-MNIST test accuracy, training time, and the epoch and training time at which
+  the test accuracy first reaches 0.88 (the grader's threshold).
+
+Training time counts train_epoch and the scheduler only; the test-set evaluation after each
+epoch, there to find the time to the target, is not counted. The reference code is taken from
+solutions/04_optimization.py (the imports, every solution cell, and the cell that loads the
+data and defines make_mlp and evaluate), so the figures are those of the code students see.
+Fails (non-zero exit) if a rule disagrees with PyTorch by more than 1e-9 or a seed misses
+0.88; timings are printed, not judged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import course_utils as cu
+from autograde.build.source import REPO_ROOT, load_solution
+from autograde.mutants import reference_answers
+
+SOLUTION = REPO_ROOT / "solutions" / "04_optimization.py"
+# The hidden test's settings (test_train_mlp).
+EPOCHS, BATCH_SIZE, LR, GAMMA = 8, 512, 3e-3, 0.7
+TARGET = 0.88
+RULE_TOL = 1e-9
+
+
+def reference_namespace(path: Path = SOLUTION) -> dict:
+    """The notebook's imports, every reference solution cell and the data cell, run in one namespace."""
+    source = load_solution(path)
+    code_cells = [cell.source for cell in source.cells if cell.cell_type == "code"]
+    imports = next(src for src in code_cells if "import course_utils as cu" in src)
+    data = next(src for src in code_cells if "def load_tensors" in src)
+    ns: dict = {"__name__": "notebook_04_optimization"}
+    exec(imports, ns)
+    for grade_id, code in reference_answers(source).items():
+        try:
+            exec(code, ns)
+        except Exception as exc:
+            raise RuntimeError(f"reference cell {grade_id!r} failed") from exc
+    with contextlib.redirect_stdout(io.StringIO()):  # the cell prints the data's shape and the model
+        exec(data, ns)
+    return ns
+
+
+def _rule_trajectory(rule, w0, grads, **config) -> np.ndarray:
+    w, out = w0.copy(), []
+    for g in grads:
+        w, config = rule(w, g.copy(), config)
+        out.append(np.array(w))
+    return np.array(out)
+
+
+def _torch_trajectory(optimizer_class, w0, grads, **hyperparameters) -> np.ndarray:
+    w = torch.tensor(w0, requires_grad=True)
+    optimizer, out = optimizer_class([w], **hyperparameters), []
+    for g in grads:
+        w.grad = torch.tensor(g)
+        optimizer.step()
+        out.append(w.detach().numpy().copy())
+    return np.array(out)
+
+
+def rule_errors(ns: dict, steps: int = 200) -> dict[str, float]:
+    """name -> largest relative difference between a rule and its torch.optim counterpart."""
+    rng = np.random.default_rng(0)
+    w0, grads = rng.normal(size=(6, 5)), rng.normal(size=(steps, 6, 5))
+    grads[:, 0, :] *= 1e-6  # tiny gradients, where ε matters
+    pairs = {
+        "sgd": (ns["sgd"], {"lr": 0.01}, torch.optim.SGD, {"lr": 0.01}),
+        "sgd_momentum": (ns["sgd_momentum"], {"lr": 0.01, "momentum": 0.9}, torch.optim.SGD,
+                         {"lr": 0.01, "momentum": 0.9}),
+        "rmsprop": (ns["rmsprop"], {"lr": 0.01, "decay": 0.99}, torch.optim.RMSprop, {"lr": 0.01, "alpha": 0.99}),
+        "adam": (ns["adam"], {"lr": 0.01}, torch.optim.Adam, {"lr": 0.01}),
+    }
+    return {name: cu.rel_error(_rule_trajectory(rule, w0, grads, **config),
+                               _torch_trajectory(cls, w0, grads, **hyper))
+            for name, (rule, config, cls, hyper) in pairs.items()}
+
+
+def train_seed(ns: dict, seed: int, X, y, X_test, y_test) -> dict:
+    """Train the hidden test's MLP with one seed; time to the target and final accuracy."""
+    model = ns["make_mlp"](seed=seed)
+    optimizer = ns["RuleOptimizer"](model.parameters(), rule=ns["adam"], lr=LR)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=GAMMA)
+    generator = torch.Generator().manual_seed(seed)
+    seconds, accuracies, reached = 0.0, [], None
+    for epoch in range(EPOCHS):
+        start = time.perf_counter()
+        losses = ns["train_epoch"](model, optimizer, X, y, batch_size=BATCH_SIZE, generator=generator)
+        scheduler.step()
+        seconds += time.perf_counter() - start
+        if not np.all(np.isfinite(losses)):
+            raise RuntimeError(f"seed {seed}: the training loss is not finite")
+        accuracies.append(ns["evaluate"](model, X_test, y_test)[1])
+        if reached is None and accuracies[-1] >= TARGET:
+            reached = (epoch + 1, seconds)
+    return {"seed": seed, "accuracy": accuracies[-1], "seconds": seconds, "reached": reached,
+            "per_epoch": accuracies}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10, help="training runs, one per seed")
+    args = parser.parse_args(argv)
+    ns = reference_namespace()
+
+    errors = rule_errors(ns)
+    lines = ["update rules vs torch.optim, same gradients in float64 (200 steps): max relative difference",
+             *(f"  {name:14}{err:10.1e}" for name, err in errors.items())]
+    print("\n".join(lines), flush=True)
+
+    X, y, stats = ns["load_tensors"]("train")
+    X_test, y_test, _ = ns["load_tensors"]("test", *stats)
+    print(f"\nMLP 784-512-256-10, RuleOptimizer(adam, lr={LR:g}), ExponentialLR(gamma={GAMMA}), batch {BATCH_SIZE}, "
+          f"{EPOCHS} epochs, 55,000 training images; torch threads: {torch.get_num_threads()}", flush=True)
+    header = f"{'seed':>4}  {'test accuracy':>13}  {'seconds':>8}  {'reaches 0.88 at':>22}"
+    print(header + "\n" + "-" * len(header), flush=True)
+    rows = []
+    for seed in range(args.seeds):
+        row = train_seed(ns, seed, X, y, X_test, y_test)
+        rows.append(row)
+        reached = f"epoch {row['reached'][0]}, {row['reached'][1]:6.1f} s" if row["reached"] else "never"
+        print(f"{seed:4d}  {row['accuracy']:13.4f}  {row['seconds']:8.1f}  {reached:>22}", flush=True)
+    accuracies = [r["accuracy"] for r in rows]
+    seconds = [r["seconds"] for r in rows]
+    to_target = [r["reached"][1] for r in rows if r["reached"]]
+    print("-" * len(header))
+    print(f"test accuracy min / mean / max: {min(accuracies):.4f} / {statistics.mean(accuracies):.4f} / "
+          f"{max(accuracies):.4f}; seeds at or above {TARGET} after {EPOCHS} epochs: "
+          f"{sum(a >= TARGET for a in accuracies)} of {len(rows)}")
+    print(f"training time (s) min / mean / max: {min(seconds):.1f} / {statistics.mean(seconds):.1f} / "
+          f"{max(seconds):.1f}")
+    if to_target:
+        print(f"time to {TARGET} (s) min / mean / max: {min(to_target):.1f} / {statistics.mean(to_target):.1f} / "
+              f"{max(to_target):.1f}")
+
+    failed = [name for name, err in errors.items() if not err <= RULE_TOL]
+    if failed:
+        print(f"\nFAILED: disagrees with torch.optim by more than {RULE_TOL:g}: {', '.join(failed)}", file=sys.stderr)
+    missed = [r["seed"] for r in rows if r["accuracy"] < TARGET]
+    if missed:
+        print(f"\nFAILED: seeds below {TARGET}: {missed}", file=sys.stderr)
+    return 1 if failed or missed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
