@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/notebook_02_losses.py
 	$(BIN)/python benchmarks/notebook_03_backprop.py
 	$(BIN)/python benchmarks/notebook_04_optimization.py
+	$(BIN)/python benchmarks/notebook_05_cnns.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils autograde tests benchmarks solutions

@@ -84,7 +84,7 @@ def _cmd_selfcheck(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    return run_demo(Path(args.course), profile=args.profile)
+    return run_demo(Path(args.course), profile=args.profile, names=args.notebooks or None)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=_cmd_selfcheck)
 
     p = sub.add_parser("demo", help="build the course and grade sample submissions into a SQLite gradebook")
+    p.add_argument("notebooks", nargs="*", help="only these notebooks (default all)")
     p.add_argument("--course", default=REPO_ROOT / "build" / "demo", help="where to put the demo course")
     p.add_argument("--profile", choices=["cpu", "gpu"], default=None)
     p.set_defaults(func=_cmd_demo)

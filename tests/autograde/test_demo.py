@@ -7,7 +7,6 @@ import csv
 import pytest
 from nbgrader.api import Gradebook
 
-from autograde.build.source import solution_paths
 from autograde.cli import main
 from autograde.course import COURSE_ID, Course
 
@@ -15,12 +14,13 @@ from autograde.course import COURSE_ID, Course
 @pytest.mark.slow
 def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
     root = tmp_path / "demo"
-    assert main(["demo", "--course", str(root), "--profile", "cpu"]) == 0
+    # Three notebooks keep CI short; `make demo` grades them all.
+    assignments = ["00_setup", "01_linear_classifiers", "04_optimization"]
+    assert main(["demo", *assignments, "--course", str(root), "--profile", "cpu"]) == 0
     table = capsys.readouterr().out
     assert "ada" in table and "blaise" in table and "total" in table
 
     course = Course(root)
-    assignments = [p.stem for p in solution_paths()]
     with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
         assert sorted(s.id for s in gb.students) == ["ada", "blaise", "carl", "dorothy"]
         for assignment in assignments:
