@@ -42,7 +42,7 @@ def _run_on_dask(jobs: list[Job], workers: int, scheduler: str | None) -> Iterat
     with dask.config.set({"distributed.scheduler.allowed-failures": 2, "logging.distributed": "error"}):
         if scheduler is None:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None, silence_logs=40)
+                                   dashboard_address=None, silence_logs=50)  # shutdown chatter; job errors come back as results
             client = Client(cluster)
         else:
             client = Client(scheduler)

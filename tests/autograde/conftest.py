@@ -40,3 +40,26 @@ def built(course: Course, name: str):
 
 def submission(release, answers: dict[str, str]) -> str:
     return nbformat.writes(fill_release(release, answers))
+
+
+@pytest.fixture
+def listening_server():
+    """An HTTP server on 127.0.0.1 that records every request: (port, list of paths requested)."""
+    import http.server
+    import threading
+
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server.server_port, hits
+    server.shutdown()

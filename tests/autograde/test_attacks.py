@@ -10,9 +10,7 @@ byte for byte what it was.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import zipfile
 
 import nbformat
@@ -146,36 +144,21 @@ def _lms_file_cases(release, answers, tmp_path):
     return files, refused, repaired
 
 
-def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, tmp_path):
+def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, tmp_path, listening_server):
     release, answers = built(course, "00_setup")
     for student in ("honest-1", "honest-2"):
         write_submission(course, student, "00_setup", submission(release, answers))
     honest = grade_assignment(course, "00_setup", ["honest-1", "honest-2"], "cpu", feedback=False)
     assert [g.score for g in honest] == [1.0, 1.0]
 
-    hits: list[str] = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    code = attacks(course.root, server.server_port)
+    port, hits = listening_server
+    code = attacks(course.root, port)
     for name, attack in code.items():
         write_submission(course, name, "00_setup", submission(release, {"standardize": attack}))
     submitted_before = tree_digest(course.root / "submitted")
     limits = Limits(cell_timeout=15, notebook_timeout=90, memory=2 << 30, processes=64, cell_output=1 << 20)
-    try:
-        graded = {g.student: g for g in grade_assignment(course, "00_setup", list(code), "cpu", feedback=True,
-                                                         workers=2, sandbox="bwrap", limits=limits)}
-    finally:
-        server.shutdown()
+    graded = {g.student: g for g in grade_assignment(course, "00_setup", list(code), "cpu", feedback=True,
+                                                     workers=2, sandbox="bwrap", limits=limits)}
 
     assert hits == [], "a kernel reached the network"
     for name in code:

@@ -6,9 +6,7 @@ kernel printed; the bubblewrap tests skip (saying why) where bwrap cannot run.
 
 from __future__ import annotations
 
-import http.server
 import os
-import threading
 from pathlib import Path
 
 import pytest
@@ -87,28 +85,13 @@ def test_the_kernel_writes_only_its_scratch_directory(secret_course, tmp_path):
 
 
 @needs_bwrap
-def test_the_kernel_has_no_network(secret_course):
-    hits = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            hits.append(self.path)
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        _, out = run([
-            "import urllib.request\ntry:\n"
-            f"    urllib.request.urlopen('http://127.0.0.1:{server.server_port}/leak', timeout=3); print('reached')\n"
-            "except Exception as exc:\n    print('refused', type(exc).__name__)",
-        ], strict(secret_course))
-    finally:
-        server.shutdown()
+def test_the_kernel_has_no_network(secret_course, listening_server):
+    port, hits = listening_server
+    _, out = run([
+        "import urllib.request\ntry:\n"
+        f"    urllib.request.urlopen('http://127.0.0.1:{port}/leak', timeout=3); print('reached')\n"
+        "except Exception as exc:\n    print('refused', type(exc).__name__)",
+    ], strict(secret_course))
     assert out[0].startswith("refused") and hits == []
 
 
