@@ -64,6 +64,37 @@ def reference_answers(source: NotebookNode) -> dict[str, str]:
     }
 
 
+def reference_namespace(path: Path, before: tuple[str, ...] = (), after: tuple[str, ...] = (),
+                        namespace: dict | None = None) -> dict:
+    """Run a solution file's reference answers in one namespace, as a benchmark needs them.
+
+    ``before`` and ``after``: for each marker, the first code cell containing it runs before
+    the answers (the notebook's imports) or after them (cells that use them), printing silenced.
+    """
+    import contextlib
+    import io
+
+    from .build.source import load_solution
+
+    source = load_solution(path)
+    code_cells = [cell.source for cell in source.cells if cell.cell_type == "code"]
+
+    def run_cells(markers: tuple[str, ...]) -> None:
+        for marker in markers:
+            with contextlib.redirect_stdout(io.StringIO()):
+                exec(next(src for src in code_cells if marker in src), ns)
+
+    ns = {"__name__": path.stem, **(namespace or {})}
+    run_cells(before)
+    for grade_id, code in reference_answers(source).items():
+        try:
+            exec(compile(code, f"{path.name}:{grade_id}", "exec"), ns)
+        except Exception as exc:
+            raise RuntimeError(f"reference cell {grade_id!r} of {path.name} failed") from exc
+    run_cells(after)
+    return ns
+
+
 def fill_release(release: NotebookNode, answers: dict[str, str]) -> NotebookNode:
     """A copy of the student release with the given solution cells filled in, as a student would."""
     nb = nbformat.from_dict(release)

@@ -28,8 +28,8 @@ import numpy as np
 import torch
 
 import course_utils as cu
-from autograde.build.source import REPO_ROOT, load_solution
-from autograde.mutants import reference_answers
+from autograde import mutants
+from autograde.build.source import REPO_ROOT
 
 SOLUTION = REPO_ROOT / "solutions" / "03_backprop.py"
 # The hidden test's settings (test_train_two_layer).
@@ -39,19 +39,7 @@ GRAD_TOL = 1e-7
 
 def reference_namespace(path: Path = SOLUTION) -> dict:
     """The notebook's imports, every reference solution cell and softmax_loss, executed in one namespace."""
-    source = load_solution(path)
-    code_cells = [cell.source for cell in source.cells if cell.cell_type == "code"]
-    imports = next(src for src in code_cells if "import course_utils as cu" in src)
-    softmax = next(src for src in code_cells if "def softmax_loss" in src)
-    ns: dict = {"__name__": "notebook_03_backprop"}
-    exec(imports, ns)
-    for grade_id, code in reference_answers(source).items():
-        try:
-            exec(code, ns)
-        except Exception as exc:
-            raise RuntimeError(f"reference cell {grade_id!r} failed") from exc
-    exec(softmax, ns)
-    return ns
+    return mutants.reference_namespace(path, before=("import course_utils as cu",), after=("def softmax_loss",))
 
 
 def prepared_data():

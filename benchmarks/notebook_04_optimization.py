@@ -21,8 +21,6 @@ Fails (non-zero exit) if a rule disagrees with PyTorch by more than 1e-9 or a se
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import statistics
 import sys
 import time
@@ -32,8 +30,8 @@ import numpy as np
 import torch
 
 import course_utils as cu
-from autograde.build.source import REPO_ROOT, load_solution
-from autograde.mutants import reference_answers
+from autograde import mutants
+from autograde.build.source import REPO_ROOT
 
 SOLUTION = REPO_ROOT / "solutions" / "04_optimization.py"
 # The hidden test's settings (test_train_mlp).
@@ -44,20 +42,7 @@ RULE_TOL = 1e-9
 
 def reference_namespace(path: Path = SOLUTION) -> dict:
     """The notebook's imports, every reference solution cell and the data cell, run in one namespace."""
-    source = load_solution(path)
-    code_cells = [cell.source for cell in source.cells if cell.cell_type == "code"]
-    imports = next(src for src in code_cells if "import course_utils as cu" in src)
-    data = next(src for src in code_cells if "def load_tensors" in src)
-    ns: dict = {"__name__": "notebook_04_optimization"}
-    exec(imports, ns)
-    for grade_id, code in reference_answers(source).items():
-        try:
-            exec(code, ns)
-        except Exception as exc:
-            raise RuntimeError(f"reference cell {grade_id!r} failed") from exc
-    with contextlib.redirect_stdout(io.StringIO()):  # the cell prints the data's shape and the model
-        exec(data, ns)
-    return ns
+    return mutants.reference_namespace(path, before=("import course_utils as cu",), after=("def load_tensors",))
 
 
 def _rule_trajectory(rule, w0, grads, **config) -> np.ndarray:

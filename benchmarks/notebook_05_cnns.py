@@ -32,8 +32,8 @@ from threadpoolctl import threadpool_limits
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 import course_utils as cu
-from autograde.build.source import REPO_ROOT, load_solution
-from autograde.mutants import reference_answers
+from autograde import mutants
+from autograde.build.source import REPO_ROOT
 from course_utils import train
 
 SOLUTION = REPO_ROOT / "solutions" / "05_cnns.py"
@@ -44,19 +44,8 @@ SNAPSHOT_EVERY = 20
 
 
 def reference_namespace(path: Path = SOLUTION) -> dict:
-    """The notebook's imports, warmup_cosine and every reference solution cell, in one namespace."""
-    source = load_solution(path)
-    code_cells = [cell.source for cell in source.cells if cell.cell_type == "code"]
-    ns: dict = {"__name__": "notebook_05_cnns"}
-    exec(next(src for src in code_cells if "import course_utils as cu" in src), ns)
-    schedule = next(src for src in code_cells if "def warmup_cosine" in src)
-    exec(schedule.split("\nps = ")[0], ns)  # the function, not its plot
-    for grade_id, code in reference_answers(source).items():
-        try:
-            exec(code, ns)
-        except Exception as exc:
-            raise RuntimeError(f"reference cell {grade_id!r} failed") from exc
-    return ns
+    """The notebook's imports, warmup_cosine (and its small plot) and every reference solution cell."""
+    return mutants.reference_namespace(path, before=("import course_utils as cu", "def warmup_cosine"))
 
 
 def best_time(fn: Callable[[], object], repeats: int) -> float:

@@ -17,6 +17,7 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from ..course import COURSE_ID, PROFILES, Course, detect_profile, nbgrader_config
@@ -160,7 +161,7 @@ def grade_assignment(
             write_refusal(course, sub.student, assignment, problem, sub.origin)
             grades[sub.student] = Grade(sub.student, assignment, profile=profile, error=problem)
             continue
-        jobs.append((sub, Job(sub.student, assignment, assignment, _dumps(nb), reference, profile, policy,
+        jobs.append((sub, Job(sub.student, assignment, assignment, nbformat.writes(nb), reference, profile, policy,
                               sub.sha256, (stop_after or {}).get(sub.student))))
     by_student = {job.student: sub for sub, job in jobs}
     timestamps = _timestamps(course, assignment, [s.student for s in by_student.values()])
@@ -191,12 +192,6 @@ def grade_assignment(
         if api is not None:
             api.generate_feedback(assignment, sub.student, force=True)
     return [grades[s.student] for s in subs if s.student in grades]
-
-
-def _dumps(nb) -> str:
-    import nbformat
-
-    return nbformat.writes(nb)
 
 
 def _sqlite_file(db_url: str) -> str | None:

@@ -247,7 +247,3 @@ def read_notebook(raw: bytes | str) -> NotebookNode:
         warnings.simplefilter("ignore")
         return nbformat.reads(raw if isinstance(raw, str) else raw.decode("utf-8"), as_version=4)
 
-
-def notebook_bytes(nb: NotebookNode) -> bytes:
-    return nbformat.writes(nb).encode("utf-8")
-

@@ -220,16 +220,15 @@ class Cgroups:
         return None
 
     def oom_killed(self) -> bool:
+        """Whether the memory limit was hit (v1: failcnt; v2: an oom_kill event)."""
         for d in self.dirs:
-            for key in ("memory.failcnt",):
-                try:
-                    if (d / key).exists() and int((d / key).read_text()) > 0:
-                        return True
-                except (OSError, ValueError):
-                    pass
-            events = d / "memory.events"
-            if events.exists() and "oom_kill 0" not in events.read_text():
-                return True
+            try:
+                if (d / "memory.failcnt").exists() and int((d / "memory.failcnt").read_text()) > 0:
+                    return True
+                if (d / "memory.events").exists() and "oom_kill 0" not in (d / "memory.events").read_text():
+                    return True
+            except (OSError, ValueError):
+                pass
         return False
 
     def close(self) -> None:
