@@ -6,29 +6,19 @@ without calling plt.show(); torch and matplotlib are imported inside the functio
 
 from __future__ import annotations
 
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._arrays import as_numpy
+from .viz import _grid  # the same panel grid as show_images
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
     from matplotlib.figure import Figure
 
+
 __all__ = ["show_filters", "show_feature_maps", "layer_outputs", "show_conv_step"]
-
-
-def _panel_grid(n: int, ncols: int, cell: float) -> tuple[Figure, np.ndarray]:
-    import matplotlib.pyplot as plt
-
-    ncols = max(1, min(ncols, n))
-    nrows = max(1, math.ceil(n / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * nrows + 0.4), squeeze=False)
-    for ax in axes.flat:
-        ax.set_axis_off()
-    return fig, axes.ravel()
 
 
 def show_filters(weight: Any, ncols: int = 8, title: str | None = None, cell: float = 1.0) -> Figure:
@@ -42,7 +32,7 @@ def show_filters(weight: Any, ncols: int = 8, title: str | None = None, cell: fl
     w = as_numpy(weight, dtype=np.float64)
     if w.ndim != 4:
         raise ValueError(f"weight must be (F, C, kh, kw), got shape {w.shape}")
-    fig, axes = _panel_grid(len(w), ncols, cell)
+    fig, axes = _grid(len(w), ncols, cell)
     if w.shape[1] == 3:
         for ax, f in zip(axes, w):
             img = f.transpose(1, 2, 0)
@@ -70,7 +60,7 @@ def show_feature_maps(maps: Any, ncols: int = 8, title: str | None = None, limit
     if m.ndim != 3:
         raise ValueError(f"maps must be (C, H, W), got shape {m.shape}")
     m = m[:limit]
-    fig, axes = _panel_grid(len(m), ncols, cell)
+    fig, axes = _grid(len(m), ncols, cell)
     for i, (ax, fmap) in enumerate(zip(axes, m)):
         ax.imshow(fmap, cmap="viridis")
         ax.set_title(str(i), fontsize=8)
