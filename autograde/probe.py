@@ -21,6 +21,12 @@ import numpy as np
 
 MIME_TYPE = "application/vnd.dl-course.probe+json"
 
+# Hidden inputs are drawn per course: `autograde build` starts every hidden-test block of
+# a course's source notebook with ``set_course_salt(S)``, S derived from that course's
+# secret, so each new course run (each cohort) gets new hidden inputs, and the reference
+# is computed on the same draw. Outside a built course (benchmarks, tests) S is 0.
+_course_salt = 0
+
 # Numeric dtypes the grader accepts; anything else (object arrays, strings) is refused there.
 _ARRAY_KINDS = "biuf"
 
@@ -49,6 +55,22 @@ def encode(value: Any) -> Any:
     if value is None:
         return None
     raise TypeError(f"returned a {type(value).__name__}, expected a number or an array")
+
+
+def set_course_salt(salt: int) -> None:
+    """Fix the course's draw of hidden inputs (written into hidden tests by the build)."""
+    global _course_salt
+    _course_salt = int(salt)
+
+
+def hidden_seed(n: int) -> int:
+    """Seed number ``n`` of this course's hidden inputs: a 32-bit int, new for each course."""
+    return int(np.random.SeedSequence([_course_salt, int(n)]).generate_state(1)[0])
+
+
+def hidden_rng(n: int) -> np.random.Generator:
+    """A NumPy generator for hidden input ``n``: ``np.random.default_rng(hidden_seed(n))``."""
+    return np.random.default_rng(hidden_seed(n))
 
 
 def _emit(payload: dict) -> None:
