@@ -141,3 +141,33 @@ def encode_ready(value: Any) -> Any:
     if hasattr(value, "detach") and hasattr(value, "cpu"):
         return value.detach().cpu().numpy()
     return value
+
+
+def _array_leaves(value: Any) -> list:
+    """Every array (or tensor) inside ``value``, in a fixed order: tuples, lists and dicts opened."""
+    value = encode_ready(value)
+    if isinstance(value, np.ndarray):
+        return [value.copy()]
+    if isinstance(value, (tuple, list)):
+        return [leaf for item in value for leaf in _array_leaves(item)]
+    if isinstance(value, dict):
+        return [leaf for key in sorted(value, key=str) for leaf in _array_leaves(value[key])]
+    return []
+
+
+def report_call(check: str, fn: Callable[..., Any], *args: Any, **spec: Any) -> None:
+    """Report ``fn(*args)`` as ``check``, and whether ``fn`` keeps its hands off its inputs.
+
+    Three results go to the grader, each compared there with the reference's:
+
+    - ``check``: the result of ``fn(*args)``;
+    - ``check`` + " (called again)": the result of a second call on the *same* objects,
+      so a backward pass that overwrote its cache on the first call is caught;
+    - ``check`` + ": inputs unchanged": every array inside ``args`` (caches included)
+      after both calls, compared exactly with the reference's (its inputs, untouched).
+
+    Pass fresh arrays: ``args`` are used as they are, not copied.
+    """
+    report(check, lambda: fn(*args), **spec)
+    report(f"{check} (called again)", lambda: fn(*args), **spec)
+    report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal")
