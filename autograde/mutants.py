@@ -9,6 +9,16 @@
     find = "X @ W.T + b"           # text that occurs exactly once in that cell
     replace = "X @ W.T"
     why = "forgets to add the bias"
+
+and a list of correct-but-different answers that must keep FULL marks (another
+vectorisation, another order of operations, float32 where the notebook allows it)::
+
+    [[variant]]
+    name = "einsum-scores"         # short, unique within the notebook (mutants included)
+    cell = "linear_scores"
+    find = "X @ W.T + b"           # text that occurs exactly once in that cell
+    replace = "np.einsum('nd,cd->nc', X, W) + b"
+    note = "another vectorisation of the same product"
 """
 
 from __future__ import annotations
@@ -44,15 +54,30 @@ class Mutant:
     why: str
 
 
-def load_mutants(path: Path) -> list[Mutant]:
-    if not path.exists():
-        return []
-    entries = tomllib.loads(path.read_text()).get("mutant", [])
-    mutants = [Mutant(**entry) for entry in entries]
-    names = [m.name for m in mutants]
+@dataclass(frozen=True)
+class Variant:
+    """A correct answer written differently from the reference: it must keep full marks."""
+    name: str
+    cell: str
+    find: str
+    replace: str
+    note: str
+
+
+def _load_entries(path: Path) -> dict:
+    entries = tomllib.loads(path.read_text()) if path.exists() else {}
+    names = [e["name"] for kind in ("mutant", "variant") for e in entries.get(kind, [])]
     if len(set(names)) != len(names):
-        raise MutantError(f"{path}: mutant names must be unique")
-    return mutants
+        raise MutantError(f"{path}: mutant and variant names must be unique")
+    return entries
+
+
+def load_mutants(path: Path) -> list[Mutant]:
+    return [Mutant(**entry) for entry in _load_entries(path).get("mutant", [])]
+
+
+def load_variants(path: Path) -> list[Variant]:
+    return [Variant(**entry) for entry in _load_entries(path).get("variant", [])]
 
 
 def reference_answers(source: NotebookNode) -> dict[str, str]:
@@ -116,14 +141,14 @@ def load_assignment(course, solution: Path) -> tuple[NotebookNode, dict[str, str
     return release, answers, load_mutants(solution.parent / "mutants" / f"{solution.stem}.toml")
 
 
-def apply_mutant(answers: dict[str, str], mutant: Mutant) -> dict[str, str]:
-    """The reference answers with ``mutant`` applied to its cell."""
+def apply_mutant(answers: dict[str, str], mutant: Mutant | Variant) -> dict[str, str]:
+    """The reference answers with ``mutant`` (or a variant) applied to its cell."""
     if mutant.cell not in answers:
-        raise MutantError(f"mutant {mutant.name!r}: no solution cell {mutant.cell!r}")
+        raise MutantError(f"{type(mutant).__name__.lower()} {mutant.name!r}: no solution cell {mutant.cell!r}")
     code = answers[mutant.cell]
     if code.count(mutant.find) != 1:
         raise MutantError(
-            f"mutant {mutant.name!r}: {mutant.find!r} occurs {code.count(mutant.find)} times in "
+            f"{type(mutant).__name__.lower()} {mutant.name!r}: {mutant.find!r} occurs {code.count(mutant.find)} times in "
             f"solution cell {mutant.cell!r}; it must occur exactly once"
         )
     return {**answers, mutant.cell: code.replace(mutant.find, mutant.replace)}

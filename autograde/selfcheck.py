@@ -1,5 +1,6 @@
 """Prove a notebook's hidden tests: the reference gets full marks, the blank release zero,
-and every mutant loses points on the test of the function it breaks."""
+every mutant loses points on the test of the function it breaks, and every variant (a
+correct answer written differently) keeps full marks."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import nbformat
 
 from .build.source import REPO_ROOT
 from .course import Course
-from .mutants import apply_mutant, fill_release, load_assignment
+from .mutants import apply_mutant, fill_release, load_assignment, load_variants
 from .run.grade import Grade, grade_assignment, write_submission
 from .run.parallel import default_workers
 
@@ -48,6 +49,10 @@ def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
         student = f"mutant-{mutant.name}"
         write_submission(course, student, name, nbformat.writes(mutated))
         expectations.append(Expectation(student, mutant.test, mutant.why))
+    for variant in load_variants(solution.parent / "mutants" / f"{name}.toml"):
+        student = f"variant-{variant.name}"
+        write_submission(course, student, name, nbformat.writes(fill_release(release, apply_mutant(answers, variant))))
+        expectations.append(Expectation(student, "full", variant.note))
     return expectations
 
 
@@ -56,7 +61,8 @@ def _failure(expectation: Expectation, grade: Grade) -> str | None:
         return f"{grade.student}: not graded ({grade.error})"
     if expectation.rule == "full" and grade.score < grade.max_score:
         lost = [t for t, (s, m) in grade.tests.items() if s < m]
-        return f"reference solution lost points on {lost}"
+        who = "reference solution" if grade.student == "reference" else f"{grade.student} ({expectation.why})"
+        return f"{who} lost points on {lost}"
     if expectation.rule == "zero" and grade.score > 0:
         won = [t for t, (s, _) in grade.tests.items() if s > 0]
         return f"the untouched release earned points on {won}"

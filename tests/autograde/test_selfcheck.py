@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from autograde.build.source import solution_paths
-from autograde.mutants import MutantError, apply_mutant, load_mutants
+from autograde.mutants import MutantError, apply_mutant, load_mutants, load_variants
 from autograde.run.grade import Grade
 from autograde.selfcheck import Expectation, _failure, selfcheck
 
@@ -31,3 +31,17 @@ def test_a_mutant_that_no_longer_applies_is_an_error():
     mutant = load_mutants(solution_paths()[0].parent / "mutants" / "00_setup.toml")[0]
     with pytest.raises(MutantError, match="exactly once"):
         apply_mutant({mutant.cell: "def standardize(X):\n    return X\n"}, mutant)
+
+
+def test_a_variant_must_keep_full_marks(tmp_path):
+    toml = tmp_path / "99_x.toml"
+    toml.write_text('[[mutant]]\nname = "a"\ncell = "f"\ntest = "t"\nfind = "1"\nreplace = "2"\nwhy = "bug"\n\n'
+                    '[[variant]]\nname = "b"\ncell = "f"\nfind = "return 1"\nreplace = "return 2 - 1"\nnote = "same"\n')
+    (variant,) = load_variants(toml)
+    assert apply_mutant({"f": "def f():\n    return 1\n"}, variant)["f"] == "def f():\n    return 2 - 1\n"
+    lost = _failure(Expectation("variant-b", "full", "same"), Grade("variant-b", "a", 1, 2, {"t": (1.0, 2.0)}))
+    assert "variant-b (same) lost points" in lost
+    assert _failure(Expectation("variant-b", "full", "same"), Grade("variant-b", "a", 2, 2, {"t": (2.0, 2.0)})) is None
+    toml.write_text(toml.read_text().replace('name = "b"', 'name = "a"'))
+    with pytest.raises(MutantError, match="unique"):
+        load_variants(toml)
