@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,10 @@ from autograde.course import nbgrader_config
 c = get_config()  # noqa: F821
 c.merge(nbgrader_config(root=__file__.rsplit("/", 1)[0], profile={profile!r}, timeout={timeout}))
 '''
+
+
+# The course's secret (hex), from which per-course hidden draws derive; see Course.secret.
+SECRET_FILE = ".autograde-secret"
 
 
 @dataclass(frozen=True)
@@ -54,16 +61,18 @@ def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None 
 
     ``db_url``: any SQLAlchemy URL for the gradebook (default: SQLite in the course directory).
     """
-    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
     from nbgrader.preprocessors import (
         AssignLatePenalties,
         CheckCellMetadata,
         Execute,
+        GetGrades,
         LimitOutput,
         SaveAutoGrades,
     )
 
     from .judge.preprocessor import JudgeHiddenTests
+    from .judge.redact import RedactHiddenTests
 
     root = Path(root).resolve()
     c = Config()
@@ -86,6 +95,8 @@ def nbgrader_config(root: str | Path, profile: str = "cpu", timeout: int | None 
     c.JudgeHiddenTests.reference_dir = str(root / "reference")
     c.JudgeHiddenTests.profile = profile
     c.GenerateFeedback.force = True
+    # Students see the judge's verdicts, never the hidden tests' source (nbgrader issue 917).
+    c.GenerateFeedback.preprocessors = [RedactHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
     return c
 
 
@@ -126,6 +137,42 @@ class Course:
 
     def reference_file(self, assignment: str) -> Path:
         return self.root / "reference" / assignment / f"{assignment}.json"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.root / SECRET_FILE
+
+    def secret(self) -> bytes:
+        """This course's secret, made on first use: every hidden draw of the course derives from it.
+
+        It lives in the course directory, which no kernel can see. A new course directory
+        (a new term) gets a new secret, hence new hidden inputs and evaluation seeds.
+        """
+        path = self.secret_file
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            self.root.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_hex(32)
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(key + "\n")
+            try:
+                os.link(tmp, path)  # atomic and never overwrites: two builds at once agree
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
+            return bytes.fromhex(path.read_text().strip())
+        except ValueError:
+            raise RuntimeError(f"{path} is damaged; delete it to start a new course draw "
+                               "(hidden inputs change and every reference is recomputed)") from None
+
+    def derived_seed(self, purpose: str, assignment: str) -> int:
+        """A 63-bit number for ``purpose`` ("salt": hidden inputs, "grader": evaluation) of one assignment."""
+        digest = hmac.new(self.secret(), f"{purpose}:{assignment}".encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") >> 1
 
     def api(self, profile: str = "cpu", timeout: int | None = None):
         """An ``NbGraderAPI`` bound to this course, logging only warnings."""

@@ -23,6 +23,7 @@ from .course import COURSE_ID, Course
 from .run.grade import Grade
 
 _FAIL = re.compile(r"^\s+FAIL\s+(?P<check>[^:]+): (?P<message>.*)$")
+_FLAG = re.compile(r"^\s+FLAG\s+(?P<check>[^:]+): (?P<message>.*)$")
 
 
 def export_csv(course: Course, path: Path | None = None) -> Path:
@@ -33,9 +34,8 @@ def export_csv(course: Course, path: Path | None = None) -> Path:
     return path
 
 
-def failure_messages(course: Course, grades: list[Grade]) -> Counter:
-    """(test, check, message) -> how many students got it, from the autograded notebooks."""
-    counts: Counter = Counter()
+def _verdict_lines(course: Course, grades: list[Grade]):
+    """(student, test, verdict line) for every line of the judge's verdicts in the autograded notebooks."""
     for g in grades:
         path = course.root / "autograded" / g.student / g.assignment / f"{g.assignment}.ipynb"
         if g.error or not path.exists():
@@ -48,11 +48,24 @@ def failure_messages(course: Course, grades: list[Grade]) -> Counter:
                     continue
                 text = output["text"] if isinstance(output["text"], str) else "".join(output["text"])
                 for line in text.splitlines():
-                    if m := _FAIL.match(line):
-                        # Numbers differ per student; the shape of the message is what recurs.
-                        message = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", m["message"])
-                        counts[(grade_id, m["check"].strip(), message)] += 1
+                    yield g.student, grade_id, line
+
+
+def failure_messages(course: Course, grades: list[Grade]) -> Counter:
+    """(test, check, message) -> how many students got it, from the autograded notebooks."""
+    counts: Counter = Counter()
+    for _, grade_id, line in _verdict_lines(course, grades):
+        if m := _FAIL.match(line):
+            # Numbers differ per student; the shape of the message is what recurs.
+            message = re.sub(r"-?\d+(\.\d+)?(e-?\d+)?", "#", m["message"])
+            counts[(grade_id, m["check"].strip(), message)] += 1
     return counts
+
+
+def flagged_results(course: Course, grades: list[Grade]) -> list[dict]:
+    """Results that passed but look implausible (e.g. an accuracy no honest model reaches)."""
+    return [{"student": student, "test": grade_id, "check": m["check"].strip(), "message": m["message"]}
+            for student, grade_id, line in _verdict_lines(course, grades) if (m := _FLAG.match(line))]
 
 
 def _histogram_png(scores: list[float], max_score: float) -> str:
@@ -90,6 +103,7 @@ def summary_data(course: Course, assignment: str, grades: list[Grade]) -> dict:
         "common_failures": [{"test": t, "check": c, "message": m, "students": n}
                             for (t, c, m), n in failures.most_common(15)],
         "notes": {g.student: g.notes for g in grades if g.notes},
+        "flagged": flagged_results(course, graded),
     }
 
 
@@ -109,6 +123,8 @@ def write_summary(course: Course, assignment: str, grades: list[Grade]) -> Path:
                     f"<td>{e(f['message'])}</td></tr>" for f in data["common_failures"])
     refused = "".join(f"<li><b>{e(r['student'])}</b>: {e(r['reason'] or '')}</li>" for r in data["refused"])
     notes = "".join(f"<li><b>{e(s)}</b>: {e(' '.join(n))}</li>" for s, n in data["notes"].items())
+    flagged = "".join(f"<li><b>{e(f['student'])}</b>, {e(f['test'] or '')}, {e(f['check'])}: {e(f['message'])}</li>"
+                      for f in data["flagged"])
     page = f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>{e(assignment)}: grading summary</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}} td,th{{padding:2px 10px;text-align:left}}
@@ -119,6 +135,7 @@ tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
 <h2>Pass rate per test</h2><table><tr><th>test</th><th>full marks</th></tr>{rows}</table>
 <h2>Most common failures of hidden checks</h2>
 <table><tr><th>students</th><th>test</th><th>check</th><th>message (numbers as #)</th></tr>{fails}</table>
+<h2>Flagged for review</h2><ul>{flagged or '<li>none</li>'}</ul>
 <h2>Refused submissions</h2><ul>{refused or '<li>none</li>'}</ul>
 <h2>Notes from the grader</h2><ul>{notes or '<li>none</li>'}</ul>
 </body></html>

@@ -13,7 +13,7 @@ import nbformat
 from nbgrader.utils import compute_checksum, is_solution
 
 from ..course import Course
-from .source import REPO_ROOT, load_solution, solution_paths
+from .source import REPO_ROOT, load_solution, salt_hidden_tests, solution_paths
 
 _STUB = re.compile(r"^([ \t]*)raise NotImplementedError\(\)[ \t]*$", re.MULTILINE)
 _DEF = re.compile(r"^([ \t]*)(?:def|class)\s+([A-Za-z_]\w*)", re.MULTILINE)
@@ -63,6 +63,7 @@ def build_assignment(course: Course, solution: Path) -> Path:
     source = course.source_notebook(name)
     source.parent.mkdir(parents=True, exist_ok=True)
     nbformat.validate(nb := load_solution(solution))
+    salt_hidden_tests(nb, course.derived_seed("salt", name))
     source.write_text(_render(nb))
     result = course.api().generate_assignment(name, force=True, create=True)
     if not result["success"]:

@@ -32,6 +32,9 @@ NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
 GENERATED_NOTICE = "<!-- Generated from solutions/{name}.py by `autograde build`; edit that file, not this one. -->"
 
 
+HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
+
+
 class SolutionFormatError(ValueError):
     """A solution file that does not follow the cell conventions above."""
 
@@ -81,8 +84,8 @@ def _nbgrader_metadata(cell: NotebookNode, path: Path, index: int) -> dict | Non
     if tests:
         if points is None or float(points) <= 0:
             raise SolutionFormatError(f"{path}: test cell {tests!r} needs points=N")
-        if "### BEGIN HIDDEN TESTS" not in cell.source:
-            raise SolutionFormatError(f"{path}: test cell {tests!r} has no hidden tests")
+        if cell.source.count(HIDDEN_BEGIN) != 1:
+            raise SolutionFormatError(f"{path}: test cell {tests!r} needs exactly one hidden-tests block")
         return {"grade": True, "grade_id": tests, "locked": True, "points": points,
                 "schema_version": 3, "solution": False}
     if points is not None:
@@ -118,3 +121,15 @@ def load_solution(path: Path) -> NotebookNode:
     }
     out.nbformat, out.nbformat_minor = 4, 5
     return out
+
+
+def salt_hidden_tests(nb: NotebookNode, salt: int) -> None:
+    """Open every hidden-test block with the course's salt, so its hidden inputs are drawn per course.
+
+    Only the course's source notebook carries the salt: the release has no hidden tests,
+    and the course directory it lives in is invisible to students' kernels.
+    """
+    line = f"from autograde.probe import set_course_salt as _set_course_salt; _set_course_salt({int(salt)})"
+    for cell in nb.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            cell.source = cell.source.replace(HIDDEN_BEGIN, f"{HIDDEN_BEGIN}\n{line}", 1)

@@ -25,6 +25,7 @@ class CheckResult:
     passed: bool
     message: str
     weight: float = 1.0
+    flag: str | None = None  # for the instructor: a result that passed but deserves a look
 
 
 def _profile_value(bound: Any, profile: str) -> float | None:
@@ -151,7 +152,13 @@ def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
         return False, f"{metric} {score:.4f} is below the required {low:.4f} ({profile} profile)"
     if high is not None and not score <= high:
         return False, f"{metric} {score:.4f} is above the allowed {high:.4f} ({profile} profile)"
-    return True, f"{metric} {score:.4f} meets the {profile} profile's target"
+    message = f"{metric} {score:.4f} meets the {profile} profile's target"
+    # Beyond what an honest model of this task reaches: memorised evaluation data, or a leak.
+    plausible = _profile_value(spec.get("plausible_max"), profile)
+    if plausible is not None and score > plausible:
+        return True, message, (f"{metric} {score:.4f} is above the {plausible:.4f} that models of this task "
+                               "reach honestly; look at how this submission got it")
+    return True, message
 
 
 _KINDS = {"close": _check_close, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
@@ -161,5 +168,5 @@ def judge_check(name: str, reference: dict, student_value: Any, profile: str) ->
     """Judge one decoded student value against the reference entry ``{"spec", "value"}``."""
     spec = reference["spec"]
     kind = "metric" if "metric" in spec else spec.get("kind", "close")
-    passed, message = _KINDS[kind](student_value, reference["value"], spec, profile)
-    return CheckResult(name, passed, message, float(spec.get("weight", 1.0)))
+    passed, message, *flag = _KINDS[kind](student_value, reference["value"], spec, profile)
+    return CheckResult(name, passed, message, float(spec.get("weight", 1.0)), flag[0] if flag else None)

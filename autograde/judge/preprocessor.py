@@ -40,8 +40,23 @@ def first_error(cell: NotebookNode, limit: int = 1500) -> str | None:
     return None
 
 
-def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[CheckResult]:
-    """Judge every check the reference declares for one test cell."""
+# A result may be this many times larger than the reference's (plus some slack) before it is
+# refused unread: nothing a correct function returns is orders of magnitude bigger.
+OVERSIZE_FACTOR = 8
+OVERSIZE_SLACK = 64 * 1024
+
+
+def _oversized(student: Any, reference: Any) -> bool:
+    size = len(json.dumps(student))
+    return size > OVERSIZE_FACTOR * len(json.dumps(reference)) + OVERSIZE_SLACK
+
+
+def judge_cell(cell: NotebookNode, reference_test: dict, profile: str, grader_seed: int = 0) -> list[CheckResult]:
+    """Judge every check the reference declares for one test cell.
+
+    ``grader_seed``: the course's secret seed for checks that draw their own randomness
+    (evaluation episodes); it reaches them as ``spec["grader_seed"]`` and no kernel sees it.
+    """
     probes, duplicated = collect_probes(cell)
     stopped = first_error(cell)
     results = []
@@ -55,10 +70,13 @@ def judge_cell(cell: NotebookNode, reference_test: dict, profile: str) -> list[C
             results.append(CheckResult(name, False, f"did not run{why}", weight))
         elif probe.error is not None:
             results.append(CheckResult(name, False, f"your code raised {probe.error}", weight))
+        elif _oversized(probe.value, reference["value"]):
+            results.append(CheckResult(name, False, "returned far more data than the task asks for; not read", weight))
         else:
             try:
                 value = decode(probe.value)
-                results.append(judge_check(name, {**reference, "value": decode(reference["value"])}, value, profile))
+                trusted = {"spec": {**reference["spec"], "grader_seed": grader_seed}, "value": decode(reference["value"])}
+                results.append(judge_check(name, trusted, value, profile))
             except DecodeError as exc:
                 results.append(CheckResult(name, False, f"returned something that is not a number or array ({exc})", weight))
             except Exception as exc:  # a judge bug must cost a point, never crash the whole run
@@ -75,6 +93,7 @@ def verdict_outputs(grade_id: str, results: list[CheckResult], points: float, pr
     lines += [f"Hidden tests for {grade_id}: {sum(r.passed for r in results)} of {len(results)} checks passed "
              f"({score:g} of {points:g} points, {profile} profile)"]
     lines += [f"  {'PASS' if r.passed else 'FAIL'}  {r.name}: {r.message}" for r in results]
+    lines += [f"  FLAG  {r.name}: {r.flag}" for r in results if r.flag]
     outputs: list[dict[str, Any]] = [{"output_type": "stream", "name": "stdout", "text": "\n".join(lines) + "\n"}]
     if score <= 0:
         failed = [r.name for r in results if not r.passed]
@@ -122,7 +141,7 @@ class JudgeHiddenTests(NbGraderPreprocessor):
             if grade_id not in tests:
                 results = [CheckResult("reference", False, "this test has no reference results; tell your instructor")]
             else:
-                results = judge_cell(cell, tests[grade_id], self.profile)
+                results = judge_cell(cell, tests[grade_id], self.profile, int(reference.get("grader_seed", 0)))
             cell.outputs, _ = verdict_outputs(grade_id, results, points, self.profile, first_error(cell))
         nb.metadata["autograde"] = {"profile": self.profile, "reference_sha256": reference.get("source_sha256")}
         return nb, resources

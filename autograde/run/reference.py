@@ -67,11 +67,15 @@ def ensure_reference(course: Course, assignment: str, profile: str = "cpu") -> P
     if target.exists():
         try:
             current = json.loads(target.read_text())
-            if current.get("source_sha256") == _sha256(source) and current.get("profile") == profile:
+            if current.get("source_sha256") == _sha256(source) and current.get("profile") == profile \
+                    and current.get("grader_seed") == course.derived_seed("grader", assignment):
                 return target
         except (json.JSONDecodeError, OSError):
             pass  # rebuilt below
     reference = compute_reference(source, profile)
+    # Seeds the kernel never sees (e.g. the episodes a policy is evaluated on): the judge
+    # hands this to checks that need randomness of their own.
+    reference["grader_seed"] = course.derived_seed("grader", assignment)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(reference))
