@@ -71,6 +71,13 @@ print(first, again, "identical:", np.array_equal(first, again))
 # Afterwards every column has mean 0 and standard deviation 1. Note the averages run
 # over the **rows** (the examples), one mean and one standard deviation per column.
 # NumPy's `X.mean(axis=0)` and `X.std(axis=0)` compute exactly these.
+#
+# Two rules every graded function in this course follows, so learn them here. **Leave
+# your inputs unchanged**: return a new array rather than writing into `X` (`X -= mu`
+# would change the caller's data). **Be right for any valid input**, including features
+# far from zero (a column of values near 1,000,000 with a spread of 1): compute the
+# standard deviation from the centred values, as `X.std` does, not as $E[x^2] - E[x]^2$,
+# which loses every digit there. float32 input may give float32 output.
 
 # %% solution="standardize"
 def standardize(X: np.ndarray) -> np.ndarray:
@@ -96,12 +103,19 @@ cu.check_close(Z.std(axis=0), [1.0, 1.0], "column standard deviations of standar
                hint="divide by the standard deviation (X.std(axis=0)), not the variance")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(2026)
+_rng = hidden_rng(1)
 _X = _rng.normal(loc=[5.0, -3.0, 100.0, 0.0], scale=[1.0, 0.1, 30.0, 4.0], size=(40, 4))
-report("random features", lambda: standardize(_X.copy()), rtol=1e-9)
+report_call("random features", standardize, _X.copy(), rtol=1e-9)
 report("one feature, many examples", lambda: standardize(_rng.uniform(0, 255, size=(500, 1))), rtol=1e-9)
+# Large offsets with a small spread: the one-pass variance E[x²] − E[x]² loses every digit here.
+_X_far = _rng.normal(loc=[1e6, -3e5], scale=[1.0, 0.02], size=(60, 2))
+report("features far from zero with a small spread", lambda: standardize(_X_far.copy()), rtol=1e-6)
+report("only two examples", lambda: standardize(_rng.normal(size=(2, 5))), rtol=1e-9)
+# float32 features: float32 arithmetic is fine, compared to about 1e-5.
+report("float32 features", lambda: standardize(_rng.normal(2.0, 3.0, size=(30, 3)).astype(np.float32)),
+       rtol=1e-4, atol=1e-5)
 ### END HIDDEN TESTS
 
 # %% [markdown]

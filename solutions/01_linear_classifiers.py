@@ -89,12 +89,16 @@ cu.check_gradient(lambda t: mse_loss_and_grad(t, x_train, y_train)[0], theta0,
                   mse_loss_and_grad(theta0, x_train, y_train)[1], name="dtheta")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(11)
+_rng = hidden_rng(11)
 _x, _y, _t = _rng.normal(size=37), _rng.normal(size=37) * 3, _rng.normal(size=2)
 report("loss on unseen data", lambda: mse_loss_and_grad(_t, _x, _y)[0], rtol=1e-9)
 report("gradient on unseen data", lambda: mse_loss_and_grad(_t, _x, _y)[1], rtol=1e-9)
+report_call("loss and gradient; arguments left unchanged", mse_loss_and_grad, _t.copy(), _x.copy(), _y.copy(),
+            rtol=1e-9)
+report("a minibatch of one example", lambda: mse_loss_and_grad(_t, _x[:1], _y[:1]), rtol=1e-9)
+report("far from the optimum (large residuals)", lambda: mse_loss_and_grad(_t * 1e3, _x, _y), rtol=1e-9)
 report_gradient("gradient agrees with the numerical gradient",
                 lambda t: mse_loss_and_grad(t, _x, _y)[0], lambda t: mse_loss_and_grad(t, _x, _y)[1],
                 _t, h=1e-6, rtol=1e-9, numeric_tol=1e-6)
@@ -111,14 +115,23 @@ report_gradient("gradient agrees with the numerical gradient",
 #
 # Implement `fit_line`: start from $\theta = (0, 0)$, run `epochs` epochs of minibatch
 # steps (the last minibatch of an epoch may be smaller), and record the loss of every
-# minibatch.
+# minibatch. Precisely, so that your run can be compared step by step with the reference:
+#
+# * at the start of each epoch draw `order = rng.permutation(len(x))` from the `rng` given
+#   (once per epoch, and draw nothing else from it);
+# * the minibatches of that epoch are `order[0:batch_size]`, `order[batch_size:2 * batch_size]`, ...;
+# * for each, `mse_loss_and_grad` at the current $\theta$ gives the loss and the gradient:
+#   record that loss (the loss *before* the step), then step $\theta \leftarrow \theta - \eta \nabla L$.
+#
+# Leave `x` and `y` unchanged (shuffle an index array, not the data).
 
 # %% solution="fit_line"
 def fit_line(x: np.ndarray, y: np.ndarray, lr: float = 0.05, epochs: int = 10,
              batch_size: int = 64, seed: int = 0) -> tuple[np.ndarray, list[float]]:
     """Fit y ≈ theta[0]·x + theta[1] by minibatch gradient descent on the MSE.
 
-    x: (n,), y: (n,). Returns (theta (2,), losses) where losses holds the loss of each minibatch.
+    x: (n,), y: (n,). Returns (theta (2,), losses) where losses holds the loss of each minibatch,
+    measured before that minibatch's step. One rng.permutation(n) per epoch orders the minibatches.
     """
     rng = np.random.default_rng(seed)
     ### BEGIN SOLUTION
@@ -145,17 +158,36 @@ cu.check_equal(len(losses), 20 * int(np.ceil(len(x_train) / 64)), "number of rec
                hint="record one loss per minibatch, and don't skip the last, smaller minibatch")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, hidden_seed, report, report_call
+
+# The procedure, step by step: 50 unseen points in minibatches of 16 (the fourth has 2),
+# 3 epochs. The losses (one per minibatch, before its step) and the final theta must match
+# the reference's: this catches a missing reshuffle, a loss recorded after the step, a
+# parameter that is never updated, a skipped last minibatch.
+_rng = hidden_rng(21)
+_x_small = _rng.uniform(-2, 2, size=50)
+_y_small = 1.5 * _x_small + 0.5 + _rng.normal(size=50)
+
+
+def _fit_small(*args):
+    theta, losses = fit_line(*args, lr=0.1, epochs=3, batch_size=16, seed=hidden_seed(22))
+    return np.asarray(theta, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+
+
+report_call("minibatch losses and theta, step by step; x and y left unchanged", _fit_small,
+            _x_small.copy(), _y_small.copy(), rtol=1e-8, atol=1e-12)
+report("one minibatch per epoch (batch_size >= n)",
+       lambda: _fit_small(_x_small[:12], _y_small[:12]), rtol=1e-8, atol=1e-12)
 
 # Trained on unseen data; judged by the grader's mean squared error on a held-out set
 # whose targets never enter this kernel (see autograde/judge/labels.py: "line_eval").
-_x_fit = cu.line_inputs(1000, seed=5001)
-_y_fit = cu.line_targets(_x_fit, seed=5002)
+_x_fit = cu.line_inputs(1000, seed=hidden_seed(23))
+_y_fit = cu.line_targets(_x_fit, seed=hidden_seed(24))
 _x_eval = cu.line_inputs(500, seed=7001)
 
 
 def _eval_predictions():
-    theta, _ = fit_line(_x_fit, _y_fit, lr=0.05, epochs=5, batch_size=64, seed=3)
+    theta, _ = fit_line(_x_fit, _y_fit, lr=0.05, epochs=5, batch_size=64, seed=hidden_seed(25))
     return np.asarray(theta)[0] * _x_eval + np.asarray(theta)[1]
 
 
@@ -238,6 +270,7 @@ def linear_scores(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Class scores S = X Wᵀ + b for a batch.
 
     X: (N, D), W: (C, D), b: (C,). Returns S: (N, C), where S[i, c] is the score of class c for example i.
+    Any float precision is fine (float32 arithmetic too): scores are compared to about 1e-5.
     """
     ### BEGIN SOLUTION
     return X @ W.T + b
@@ -257,14 +290,20 @@ S2 = linear_scores(3 * x_ex, W_ex, np.zeros(3))
 cu.check_close(S2, 3 * linear_scores(x_ex, W_ex, np.zeros(3)), "f(3x) with b = 0")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(31)
+# float32 arithmetic is allowed here (the docstring says so): relative 1e-5, plus an
+# absolute 1e-5 times the size of the terms summed.
+_rng = hidden_rng(31)
 _X, _W, _b = _rng.normal(size=(7, 5)), _rng.normal(size=(3, 5)), _rng.normal(size=3)
-report("worked example", lambda: linear_scores(x_ex.copy(), W_ex.copy(), b_ex.copy()), rtol=1e-9)
-report("a batch of unseen inputs", lambda: linear_scores(_X, _W, _b), rtol=1e-9)
+report("worked example", lambda: linear_scores(x_ex.copy(), W_ex.copy(), b_ex.copy()), rtol=1e-5, atol=1e-2)
+report_call("a batch of unseen inputs; arguments left unchanged", linear_scores, _X.copy(), _W.copy(), _b.copy(),
+            rtol=1e-5, atol=1e-5)
 report("more classes than features", lambda: linear_scores(_X[:, :2], _rng.normal(size=(6, 2)), np.arange(6.0)),
-       rtol=1e-9)
+       rtol=1e-5, atol=1e-5)
+report("one example, one class", lambda: linear_scores(_X[:1], _W[:1], _b[:1]), rtol=1e-5, atol=1e-5)
+report("pixel-sized inputs", lambda: linear_scores(_rng.uniform(0, 255, size=(4, 9)), _rng.normal(size=(3, 9)) * 0.01,
+                                                   _rng.normal(size=3)), rtol=1e-5, atol=1e-3)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -301,12 +340,15 @@ cu.check_close(X1 @ W1.T, linear_scores(x_ex, W_ex, b_ex), "append_ones(x) @ fol
                hint="the bias must sit in the column that meets the appended 1")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(41)
+_rng = hidden_rng(41)
 _X, _W, _b = _rng.normal(size=(6, 4)), _rng.normal(size=(5, 4)), _rng.normal(size=5)
-report("append_ones on unseen inputs", lambda: append_ones(_X.copy()), rtol=1e-12)
-report("fold_bias on unseen weights", lambda: fold_bias(_W.copy(), _b.copy()), rtol=1e-12)
+report_call("append_ones on unseen inputs; X left unchanged", append_ones, _X.copy(), rtol=1e-12)
+report_call("fold_bias on unseen weights; W and b left unchanged", fold_bias, _W.copy(), _b.copy(), rtol=1e-12)
+report("fold_bias with one class", lambda: fold_bias(_W[:1].copy(), _b[:1].copy()), rtol=1e-12)
+report("the trick reproduces the scores",
+       lambda: append_ones(_X.copy()) @ fold_bias(_W.copy(), _b.copy()).T, rtol=1e-9)
 report("append_ones on a single column", lambda: append_ones(np.arange(3.0)[:, None]), rtol=1e-12)
 ### END HIDDEN TESTS
 
@@ -332,11 +374,14 @@ cu.check_equal(labels, [1, 0], "predicted labels",
                hint="the label is the INDEX of the largest score (np.argmax), not the score itself")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(51)
+_rng = hidden_rng(51)
 _X, _W, _b = _rng.normal(size=(50, 6)), _rng.normal(size=(4, 6)), _rng.normal(size=4)
-report("labels for unseen inputs", lambda: predict(_X, _W, _b), kind="equal")
+report_call("labels for unseen inputs; arguments left unchanged", predict, _X.copy(), _W.copy(), _b.copy(),
+            kind="equal")
+report("the bias decides (zero weights)", lambda: predict(_X[:3], np.zeros((4, 6)), np.array([0.0, 2.0, 1.0, -1.0])),
+       kind="equal")
 report("labels when examples outnumber classes by one", lambda: predict(_X[:5], _W, _b), kind="equal")
 ### END HIDDEN TESTS
 
@@ -444,10 +489,13 @@ cu.check_close(F[:, 1], [0.0, np.pi / 2, np.pi, -np.pi / 2], "the angle column",
                hint="use np.arctan2(y, x): y first, and it handles every quadrant")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(61)
-report("points in all four quadrants", lambda: polar_features(_rng.normal(size=(40, 2)) * 3), rtol=1e-9)
+_rng = hidden_rng(61)
+report_call("points in all four quadrants; P left unchanged", polar_features, _rng.normal(size=(40, 2)) * 3, rtol=1e-9)
+report("points on the axes", lambda: polar_features(np.array([[0.0, 2.5], [0.0, -0.5], [-4.0, 0.0], [3.0, 0.0]])),
+       rtol=1e-9, atol=1e-12)
+report("points near the origin", lambda: polar_features(_rng.normal(size=(5, 2)) * 1e-3), rtol=1e-9)
 ### END HIDDEN TESTS
 
 # %%
