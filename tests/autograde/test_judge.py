@@ -165,3 +165,20 @@ def test_decoded_reference_values_are_independent_copies():
     a, b = decode(entry["value"]), decode(entry["value"])
     a[0] = 99
     assert b[0] == 0
+
+
+def test_perturbed_test_labels_follow_the_order_of_the_perturbed_images():
+    import course_utils as cu
+    from autograde.judge.labels import load_labels
+    from course_utils.perturb import evaluation_order
+
+    y = cu.load_fashion_mnist("test")[1]
+    labels = load_labels("fashion_mnist_test_perturbed:12345:500")
+    np.testing.assert_array_equal(labels, y[evaluation_order(len(y), 12345, 500)])
+    assert not np.array_equal(labels, load_labels("fashion_mnist_test_perturbed:12346:500"))
+    spec = {"metric": "accuracy", "labels": "fashion_mnist_test_perturbed:12345:500", "min": {"cpu": 0.9}}
+    assert judge_check("acc", {"spec": spec, "value": None}, labels.copy(), "cpu").passed
+    # Predictions in the original test order (a lookup of the public test set) score at chance.
+    assert not judge_check("acc", {"spec": spec, "value": None}, y[:500].copy(), "cpu").passed
+    with pytest.raises(KeyError, match="known"):
+        load_labels("no_such_set:1")
