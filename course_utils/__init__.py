@@ -56,6 +56,7 @@ from .gradcheck import (
     rel_error,
     sparse_gradient_check,
 )
+from .text import CharVocab, NamesDataError, load_names, names_split, next_char_targets
 from .toy import line_inputs, line_targets, make_ring, make_spirals, make_three_modes, make_xor
 from .viz import plot_decision_regions, plot_line_fit, plot_loss_curve, show_images, show_templates
 from .widgets import linear_accuracy, linear_boundary_widget, progress
@@ -103,6 +104,12 @@ __all__ = [
     "load_cifar10_images",
     "load_digits",
     "load_iris",
+    # text (06)
+    "CharVocab",
+    "NamesDataError",
+    "load_names",
+    "names_split",
+    "next_char_targets",
     # toy
     "make_xor",
     "make_ring",

@@ -17,6 +17,7 @@ import numpy as np
 from course_utils.gradcheck import rel_error
 
 from .labels import load_labels
+from .sequence import check_causal
 
 
 @dataclass(frozen=True)
@@ -135,14 +136,30 @@ def _check_gradient(student, reference, spec, profile) -> tuple[bool, str]:
 _METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
     "accuracy": lambda pred, y: float(np.mean(pred == y)),
     "mse": lambda pred, y: float(np.mean((pred.astype(np.float64) - y) ** 2)),
+    "nll": lambda scores, y: _mean_nll(scores, y),
 }
+# Metrics whose predictions are one row of scores per label, (N, V), rather than one value each.
+_ROW_METRICS = {"nll"}
+
+
+def _mean_nll(scores: np.ndarray, y: np.ndarray) -> float:
+    """Mean −log softmax(scores)[y] in nats. The rows are normalised here, so unnormalised scores gain nothing."""
+    s = scores.astype(np.float64)
+    top = s.max(axis=1, keepdims=True)
+    log_z = top[:, 0] + np.log(np.exp(s - top).sum(axis=1))
+    return float(np.mean(log_z - s[np.arange(len(y)), y]))
 
 
 def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
     metric = str(spec["metric"])
     labels = load_labels(str(spec["labels"]))
     predictions = _as_array(student)
-    if predictions is None or predictions.shape != labels.shape:
+    if metric in _ROW_METRICS:
+        if predictions is None or predictions.ndim != 2 or len(predictions) != len(labels) \
+                or predictions.shape[1] <= int(labels.max(initial=0)):
+            return False, (f"predictions have {_describe_shape(student)}, expected one row of scores per "
+                           f"label: shape ({len(labels)}, number of classes)")
+    elif predictions is None or predictions.shape != labels.shape:
         return False, f"predictions have {_describe_shape(student)}, expected shape {labels.shape}"
     if not np.all(np.isfinite(predictions.astype(np.float64))):
         return False, "predictions contain NaN or inf"
@@ -162,6 +179,7 @@ def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
 
 
 _KINDS = {"close": _check_close, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
+_KINDS["causal"] = check_causal  # sequence.py: a prediction must not depend on later characters
 
 
 def judge_check(name: str, reference: dict, student_value: Any, profile: str) -> CheckResult:
