@@ -38,16 +38,20 @@ def compute_reference(source: Path, profile: str = "cpu") -> dict:
     )
     client.execute(env={**os.environ, "MPLBACKEND": "agg"})
     tests: dict[str, dict] = {}
-    for cell in nb.cells:
+    for index, cell in enumerate(nb.cells):
+        errors = [o for o in cell.get("outputs", []) if o.output_type == "error"]
+        if errors:
+            # The first failing cell is the cause: later ones only fail for want of its results
+            # (a missing dataset here shows up as a NameError three cells on).
+            what = f"test cell {cell.metadata.nbgrader['grade_id']!r}" if is_grade(cell) else f"cell {index + 1}"
+            first_line = next((line for line in cell.source.splitlines() if line.strip()), "")
+            raise ReferenceError(
+                f"{source.name}: the reference solution fails in {what} (starting {first_line[:80]!r}): "
+                f"{errors[0].ename}: {errors[0].evalue}"
+            )
         if cell.cell_type != "code" or not is_grade(cell) or is_solution(cell):
             continue
         grade_id = cell.metadata.nbgrader["grade_id"]
-        errors = [o for o in cell.outputs if o.output_type == "error"]
-        if errors:
-            raise ReferenceError(
-                f"{source.name}: the reference solution fails test cell {grade_id!r}: "
-                f"{errors[0].ename}: {errors[0].evalue}"
-            )
         probes, duplicated = collect_probes(cell)
         if duplicated or not probes:
             raise ReferenceError(f"{source.name}: test cell {grade_id!r} reports no hidden checks, or one twice")
