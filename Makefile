@@ -22,7 +22,10 @@ lab: $(STAMP)
 	cp -n notebooks/*.ipynb work/ 2>/dev/null || true
 	$(BIN)/jupyter lab work/
 
+# System packages first (bubblewrap, chromium, Fashion-MNIST): installed where root and apt
+# allow it, otherwise one message naming each missing part. CI runs exactly this.
 test: $(STAMP)
+	bash scripts/system-deps.sh
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
