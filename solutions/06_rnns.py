@@ -850,14 +850,16 @@ for name in params:
     cu.check_close(grads[name], pt[name].grad.numpy(), f"grads[{name!r}] vs torch.autograd", rtol=1e-9)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import hidden_rng, report, report_call, report_gradient
+from autograde.probe import hidden_rng, report_call, report_gradient
 
 _r = hidden_rng(606)
 _words = [str(w) for w in _r.choice(val_words, size=5, replace=False)] + ["al"]
 _tok = vocab.encode_batch(_words)
 report_call("lm_inputs_targets on unseen names", lm_inputs_targets, _tok.copy(), kind="equal")
 _p = init_char_rnn(V, D=4, H=6, seed=int(_r.integers(1000)))
-report("char_rnn_loss: the loss on unseen names", lambda: char_rnn_loss(_p, _tok.copy())[0], rtol=1e-10)
+report_call("char_rnn_loss on unseen names: the loss and every gradient",
+            lambda p, t: (char_rnn_loss(p, t)[0], *(g for _, g in sorted(char_rnn_loss(p, t)[1].items()))),
+            {k: v.copy() for k, v in _p.items()}, _tok.copy(), rtol=1e-9)
 for _name in ["E", "Wx", "Wh", "b", "Wy", "by"]:
     report_gradient(f"char_rnn_loss: d{_name} vs the numerical gradient",
                     lambda v, n=_name: char_rnn_loss({**_p, n: v}, _tok)[0],
@@ -949,7 +951,7 @@ cu.check_equal(sample_names(toy, 5, seed=3), sample_names(toy, 5, seed=3), "two 
                hint="draw every random number from rng = np.random.default_rng(seed)")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import hidden_rng, report, report_call
+from autograde.probe import hidden_rng, report_call
 
 _r = hidden_rng(607)
 _s = _r.normal(size=(5, 8)) * 3
@@ -959,8 +961,9 @@ report_call("softmax_with_temperature of large scores", softmax_with_temperature
 _p = init_char_rnn(V, D=8, H=16, seed=int(_r.integers(1000)))
 _seed = int(_r.integers(10_000))
 for _tau in [0.5, 1.0, 2.0]:
-    report(f"names sampled from a random model at temperature {_tau}",
-           lambda t=_tau: vocab.encode_batch(sample_names(_p, 12, temperature=t, seed=_seed)), kind="equal")
+    report_call(f"names sampled from a random model at temperature {_tau}",
+                lambda p, t: vocab.encode_batch(sample_names(p, 12, temperature=t, seed=_seed)),
+                {k: v.copy() for k, v in _p.items()}, _tau, kind="equal")
 ### END HIDDEN TESTS
 
 # %% [markdown]
