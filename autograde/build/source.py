@@ -51,19 +51,29 @@ def repository() -> str:
     return config["tool"]["autograde"]["repository"]
 
 
+def release_tag() -> str:
+    """The git tag of this release of the course (``v`` + the project's version).
+
+    Colab installs the course helpers from this tag, never from ``main``, so a commit made
+    mid-term cannot change a student's helpers under their notebook. Tag each release.
+    """
+    config = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    return f"v{config['project']['version']}"
+
+
 def _setup_cells(name: str) -> list[NotebookNode]:
-    repo = repository()
+    repo, tag = repository(), release_tag()
     badge = (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
         f"(https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}.ipynb)"
     )
     setup = (
-        "# Setup. On Colab this installs the course helpers (Colab's own PyTorch is kept);\n"
+        f"# Setup. On Colab this installs the course helpers of release {tag} (Colab's own PyTorch is kept);\n"
         "# on your machine, where `make lab` installed them, it does nothing.\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
-        f'    get_ipython().run_line_magic("pip", "install -q git+https://github.com/{repo}.git")'
+        f'    get_ipython().run_line_magic("pip", "install -q git+https://github.com/{repo}.git@{tag}")'
     )
     return [
         nbformat.v4.new_markdown_cell(GENERATED_NOTICE.format(name=name) + "\n\n" + badge),

@@ -63,6 +63,10 @@ def test_release_hides_solutions_and_hidden_tests_and_names_each_task(course, so
         assert not cell.get("outputs"), "the release must not carry outputs"
     assert "colab.research.google.com/github/" in release.cells[1].source
     assert "google.colab" in release.cells[2].source
+    # Colab installs the helpers of this release, never whatever main holds that day.
+    from autograde.build.source import release_tag
+
+    assert f".git@{release_tag()}\"" in release.cells[2].source and "@main" not in release.cells[2].source
 
 
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
