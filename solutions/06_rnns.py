@@ -377,17 +377,19 @@ for _i, _name in enumerate(["dx", "dh0", "dWx", "dWh", "db"]):
 # * if $W_h$ is "large", the gradient can **explode** exponentially, and one update
 #   throws the weights far away.
 #
-# Below, your `rnn_forward` and `rnn_backward` on 40 steps of small random inputs, with a
-# loss on the last step only, and $W_h = s \cdot Q$ for a random rotation $Q$ (all its
-# singular values are 1, so $s$ is the scale). The plot shows $\lVert \partial L / \partial
-# x_t \rVert$: how much each step's input still counts, going back in time from the end.
+# Below, your `rnn_forward` and `rnn_backward` on 40 steps of tiny random inputs (so the
+# state stays near 0, where tanh has slope 1), with a loss on the last step only, and
+# $W_h = s \cdot Q$ for a random rotation $Q$ (all its singular values are 1, so $s$ is
+# the scale). The plot shows $\lVert \partial L / \partial x_t \rVert$: how much each
+# step's input still counts, going back in time from the end. The dashed curve has the
+# large weights of $s = 1.5$ but inputs of size 1.
 
 # %%
-def input_gradients(scale: float, T: int = 40, H: int = 32, seed: int = 0) -> np.ndarray:
+def input_gradients(scale: float, input_size: float = 1e-6, T: int = 40, H: int = 32, seed: int = 0) -> np.ndarray:
     """dL/dx: (T, H) when L reads only the last hidden state; Wh = scale · a random rotation, Wx = I."""
     rng = np.random.default_rng(seed)
     Q, _ = np.linalg.qr(rng.normal(size=(H, H)))
-    x = rng.normal(scale=0.02, size=(1, T, H))
+    x = rng.normal(scale=input_size, size=(1, T, H))
     h, cache = rnn_forward(x, np.zeros((1, H)), np.eye(H), scale * Q, np.zeros(H))
     dh = np.zeros_like(h)
     dh[:, -1] = rng.normal(size=H) / np.sqrt(H)
@@ -397,12 +399,14 @@ def input_gradients(scale: float, T: int = 40, H: int = 32, seed: int = 0) -> np
 scales = [0.5, 0.9, 1.0, 1.1, 1.5]
 try:
     curves = {s: np.linalg.norm(input_gradients(s), axis=1) for s in scales}
+    saturated = np.linalg.norm(input_gradients(1.5, input_size=1.0), axis=1)
 except NotImplementedError as exc:
     needs("rnn_forward and rnn_backward", exc)
 else:
     plt.figure(figsize=(7, 3.5))
     for s, norms in curves.items():
         plt.semilogy(np.arange(40)[::-1], norms, label=f"$W_h$ = {s} · Q")
+    plt.semilogy(np.arange(40)[::-1], saturated, "k--", label="1.5 · Q, inputs of size 1")
     plt.xlabel("steps back from the end (T − 1 − t)")
     plt.ylabel(r"$\|\partial L / \partial x_t\|$")
     plt.legend()
@@ -411,10 +415,10 @@ else:
 
 # %% [markdown]
 # With $s = 0.5$ the gradient has shrunk by a factor of $10^{12}$ after 40 steps; with
-# $s = 1.5$ it has grown by about $10^{6}$ (here the inputs are small, so the tanh stays in
-# its linear part; with larger inputs the units saturate, $1 - h^2$ shrinks and even
-# large weights can end up vanishing). Only a narrow band around $s = 1$ keeps the signal
-# alive over many steps.
+# $s = 1.5$ it has grown by a factor of about $10^{6}$. Only a narrow band around $s = 1$
+# keeps the signal alive over many steps. The dashed curve shows the other way to lose
+# it: with inputs of size 1 the units saturate, $1 - h^2 \approx 0$, and the gradient
+# vanishes even through large weights.
 #
 # **Exploding gradients** have a simple, robust fix: **gradient clipping**. Before each
 # update, compute the norm of *all* the gradients together, as if every parameter were
@@ -489,7 +493,7 @@ report_call("one large entry among small ones", lambda g, c: tuple(clip_grad_nor
 
 # %% [markdown]
 # Clipping in action: the same gradients as in the plot above, for three scales of
-# $W_h$, before and after clipping to a global norm of 1. Clipping leaves the small
+# $W_h$, before and after clipping to a global norm of 10. Clipping leaves the moderate
 # gradients alone and cuts the exploding one down to a usable step; it cannot do anything
 # for the vanishing one.
 
@@ -498,14 +502,14 @@ try:
     raw, clipped_norms = [], []
     for s in [0.5, 1.0, 1.5]:
         dx = input_gradients(s)
-        (dx_clipped,), norm = clip_grad_norm([dx], 1.0)
+        (dx_clipped,), norm = clip_grad_norm([dx], 10.0)
         raw.append(np.linalg.norm(dx, axis=1))
         clipped_norms.append(np.linalg.norm(dx_clipped, axis=1))
 except NotImplementedError as exc:
     needs("rnn_forward, rnn_backward and clip_grad_norm", exc)
 else:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.5), sharey=True)
-    for ax, curves_, title in zip(axes, [raw, clipped_norms], ["raw gradients", "clipped to global norm 1"]):
+    for ax, curves_, title in zip(axes, [raw, clipped_norms], ["raw gradients", "clipped to global norm 10"]):
         for s, norms in zip([0.5, 1.0, 1.5], curves_):
             ax.semilogy(np.arange(40)[::-1], norms, label=f"$W_h$ = {s} · Q")
         ax.set_title(title)
