@@ -155,7 +155,7 @@ def _array_leaves(value: Any) -> list:
     return []
 
 
-def report_call(check: str, fn: Callable[..., Any], *args: Any, **spec: Any) -> None:
+def report_call(check: str, fn: Callable[..., Any], *args: Any, own_inputs: bool = False, **spec: Any) -> None:
     """Report ``fn(*args)`` as ``check``, and whether ``fn`` keeps its hands off its inputs.
 
     Three results go to the grader, each compared there with the reference's:
@@ -166,8 +166,20 @@ def report_call(check: str, fn: Callable[..., Any], *args: Any, **spec: Any) -> 
     - ``check`` + ": inputs unchanged": every array inside ``args`` (caches included)
       after both calls, compared exactly with the reference's (its inputs, untouched).
 
+    ``own_inputs=True`` is for arguments the student's own code made (a cache from their
+    forward pass): those differ from the reference's by rounding, or in structure, so the
+    third result is instead the number of input arrays whose bytes changed during the two
+    calls (the reference's: 0).
+
     Pass fresh arrays: ``args`` are used as they are, not copied.
     """
+    before = [np.array(leaf, copy=True) for leaf in _array_leaves(args)] if own_inputs else []
     report(check, lambda: fn(*args), **spec)
     report(f"{check} (called again)", lambda: fn(*args), **spec)
-    report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal")
+    if own_inputs:
+        # Bytes, not ==: NaN-safe, and nothing a student can overload (np.array drops subclasses).
+        report(f"{check}: inputs unchanged",
+               lambda: sum(np.array(a, copy=True).tobytes() != b.tobytes() or np.shape(a) != b.shape
+                           for a, b in zip(_array_leaves(args), before)), kind="equal")
+    else:
+        report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal")
