@@ -16,7 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 __all__ = [
@@ -63,7 +63,9 @@ class DatasetSpec:
     ``env_var`` names an environment variable that may point straight at a directory
     holding these files (checked before anything else); ``system_dirs`` are read-only
     places where a package manager installs them; ``how_to_get`` is advice shown to
-    the student when the files cannot be found.
+    the student when the files cannot be found. ``kernel_hidden`` names the files a
+    graded kernel never sees (evaluation labels, which only the grader reads): the
+    autograder's sandbox binds every other file of the dataset one by one.
     """
 
     name: str
@@ -71,6 +73,7 @@ class DatasetSpec:
     system_dirs: tuple[str, ...] = ()
     env_var: str = ""
     how_to_get: str = ""
+    kernel_hidden: tuple[str, ...] = ()
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -136,6 +139,7 @@ FASHION_MNIST = DatasetSpec(
     system_dirs=("/usr/share/datasets/fashion-mnist",),
     env_var="FASHION_MNIST_DIR",
     how_to_get="On Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist",
+    kernel_hidden=("t10k-labels-idx1-ubyte.gz",),  # test labels: graded notebooks are scored on them
 )
 
 MNIST = DatasetSpec(
@@ -150,6 +154,7 @@ MNIST = DatasetSpec(
         },
     ),
     env_var="MNIST_DIR",
+    kernel_hidden=("t10k-labels-idx1-ubyte.gz",),
 )
 
 CIFAR10 = DatasetSpec(
@@ -308,8 +313,9 @@ def download_file(
     return dest
 
 
-def fetch(name: str | DatasetSpec, *, download: bool = True, progress: bool = True) -> Path:
-    """Directory holding verified copies of all files of dataset `name`.
+def fetch(name: str | DatasetSpec, *, download: bool = True, progress: bool = True,
+          files: Iterable[str] | None = None) -> Path:
+    """Directory holding verified copies of all files of dataset `name` (or of those named in `files`).
 
     Looks in candidate_dirs(spec); a directory is used only if every file in it has
     a known SHA-256. Otherwise, when `download` is true, downloads the missing files
@@ -317,6 +323,12 @@ def fetch(name: str | DatasetSpec, *, download: bool = True, progress: bool = Tr
     listing every place looked and every URL tried, when all of that fails.
     """
     spec = get_spec(name)
+    if files is not None:
+        wanted = set(files)
+        unknown = wanted - {f.name for f in spec.files}
+        if unknown:
+            raise ValueError(f"{spec.name} has no file(s) {', '.join(sorted(unknown))}")
+        spec = replace(spec, files=tuple(f for f in spec.files if f.name in wanted))
     looked: list[str] = []
     for d in candidate_dirs(spec):
         problems = [p for f in spec.files if (p := _check_file(d / f.name, f))]

@@ -41,31 +41,77 @@ class ExecutionReport:
     kernel_failed: bool = False  # no kernel came up: the grader's problem, never the student's
 
 
-class _CappedClient(NotebookClient):
-    """nbclient with a cap on what each cell may print (hidden-test results are always kept)."""
+def _message_size(msg: dict) -> int:
+    """Bytes a kernel message would add to the notebook: text, every MIME bundle's values, metadata, buffers."""
+    content = msg.get("content", {})
+    size = len(content.get("text", "") or "")
+    for key in ("data", "metadata"):
+        for value in (content.get(key) or {}).values():
+            size += len(value) if isinstance(value, str) else len(json.dumps(value))
+    size += sum(len(b) for b in msg.get("buffers") or [])
+    return size
 
-    def __init__(self, *args, cell_output: int, **kwargs):
+
+class _CappedClient(NotebookClient):
+    """nbclient with caps on what a cell may output, whatever the route.
+
+    Every message that carries output counts: streams, display_data, execute_result,
+    update_display_data (which nbclient applies outside ``output()``), widget messages,
+    and outputs a clear_output later removes. Past a cell's limit the rest is dropped with a
+    note; past its probe budget a hidden-test result is refused (the judge then finds that
+    check missing). Errors are always kept, their tracebacks shortened, so a failing test
+    cell still fails.
+    """
+
+    COUNTED = {"stream", "display_data", "execute_result", "update_display_data", "comm_open", "comm_msg"}
+    TRACEBACK = 64 * 1024
+
+    def __init__(self, *args, cell_output: int, probe_output: int, notebook_output: int, **kwargs):
         super().__init__(*args, **kwargs)
-        self.cell_output = cell_output
+        self.cell_output, self.probe_output, self.notebook_output = cell_output, probe_output, notebook_output
         self._used: dict[int, int] = {}
+        self._probes: dict[int, int] = {}
+        self._total = 0
         self.truncated: set[int] = set()
 
-    def output(self, outs, msg, display_id, cell_index):
-        content = msg.get("content", {})
-        data = content.get("data") or {}
-        if PROBE_MIME not in data:
-            size = len(content.get("text", "")) + len(json.dumps(data)) if data else len(content.get("text", ""))
-            used = self._used.get(cell_index, 0) + size
-            self._used[cell_index] = used
-            if used > self.cell_output:
+    def process_message(self, msg, cell, cell_index):
+        msg_type = msg.get("msg_type") or msg.get("header", {}).get("msg_type")
+        if msg_type == "error":
+            _shorten_traceback(msg.get("content", {}), self.TRACEBACK)
+        elif msg_type in self.COUNTED:
+            size = _message_size(msg)
+            if PROBE_MIME in (msg.get("content", {}).get("data") or {}):
+                self._probes[cell_index] = used = self._probes.get(cell_index, 0) + size
+                over = used > self.probe_output
+                what = f"hidden-test results (more than {self.probe_output // 1024} KiB): refused"
+            else:
+                self._used[cell_index] = used = self._used.get(cell_index, 0) + size
+                over = used > self.cell_output or self._total + size > self.notebook_output
+                what = (f"output (more than {self.cell_output // 1024} KiB in this cell, or "
+                        f"{self.notebook_output >> 20} MiB in the notebook)")
+            if over:
                 if cell_index not in self.truncated:
                     self.truncated.add(cell_index)
-                    outs.append(from_dict({
+                    cell.outputs.append(from_dict({
                         "output_type": "stream", "name": "stdout",
-                        "text": f"\n[the grader dropped the rest of this cell's output: more than "
-                                f"{self.cell_output // 1024} KiB]\n"}))
+                        "text": f"\n[the grader dropped the rest of this cell's {what}]\n"}))
                 return None
-        return super().output(outs, msg, display_id, cell_index)
+            self._total += size  # what the notebook keeps
+        return super().process_message(msg, cell, cell_index)
+
+
+def _shorten_traceback(content: dict, limit: int) -> None:
+    """Keep an error's last frames within ``limit`` characters (and its message within a tenth of it)."""
+    content["evalue"] = str(content.get("evalue", ""))[: limit // 10]
+    frames, kept, size = list(content.get("traceback") or []), [], 0
+    for frame in reversed(frames):
+        frame = str(frame)[:limit]
+        if size + len(frame) > limit:
+            kept.append("[... earlier frames dropped by the grader ...]")
+            break
+        kept.append(frame)
+        size += len(frame)
+    content["traceback"] = kept[::-1]
 
 
 def _stop_index(nb: NotebookNode, stop_after: str | None) -> int:
@@ -86,12 +132,14 @@ async def _execute(nb: NotebookNode, policy: Policy, mode: str, scratch: Path, r
         nb, km=km, timeout=limits.cell_timeout, allow_errors=True, interrupt_on_timeout=False,
         startup_timeout=120, extra_arguments=KERNEL_ARGUMENTS, record_timing=False,
         resources={"metadata": {"path": str(scratch)}}, cell_output=limits.cell_output,
+        probe_output=limits.probe_output, notebook_output=limits.notebook_output,
     )
     deadline = time.monotonic() + limits.notebook_timeout
     try:
         started = time.perf_counter()
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}  # kernel chatter is not ours
         async with client.async_setup_kernel(env=kernel_environment(scratch, policy), cwd=str(scratch), **quiet):
+            km.seal_scratch()
             report.kernel_start_seconds = time.perf_counter() - started
             for index in range(_stop_index(nb, stop_after)):
                 cell = nb.cells[index]

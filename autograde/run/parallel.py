@@ -1,6 +1,7 @@
 """Run grading jobs on Dask workers (or in this process) and yield results as they finish.
 
-- ``workers=N`` (default: the machine's cores) starts a ``LocalCluster`` of N single-threaded
+- ``workers=N`` (default: as many kernels as the cores and the memory allow, see
+  :func:`worker_count`) starts a ``LocalCluster`` of N single-threaded
   worker processes; a worker that dies is restarted by its nanny and its job runs again.
 - ``scheduler="tcp://host:8786"`` uses an existing cluster instead: one started by
   dask-jobqueue on Slurm or by dask-kubernetes, whose workers have this package installed
@@ -18,8 +19,36 @@ from collections.abc import Iterator
 from .job import Job, JobResult, run_job
 
 
-def default_workers() -> int:
+def cpu_count() -> int:
+    """Cores this process may run on."""
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel says can be used without swapping (MemAvailable), or None where unknown."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def worker_count(cores: int, available_memory: int | None, kernel_memory: int) -> int:
+    """One worker per core, but no more kernels than fit in memory at ``kernel_memory`` bytes each."""
+    fit = cores if available_memory is None or kernel_memory <= 0 else available_memory // kernel_memory
+    return max(1, min(cores, fit))
+
+
+def default_workers(kernel_memory: int | None = None) -> int:
+    """Workers for this machine: min(cores, available memory // the per-kernel memory limit)."""
+    if kernel_memory is None:
+        from .sandbox import Limits
+
+        kernel_memory = Limits().memory
+    return worker_count(cpu_count(), available_memory(), kernel_memory)
 
 
 def run_jobs(jobs: list[Job], workers: int | None = None, scheduler: str | None = None) -> Iterator[JobResult]:

@@ -28,11 +28,61 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap unusable: {bwrap_problem()}")]
 
 WRONG = "\ndef standardize(X):\n    return X - X.mean(axis=0)  # forgets to scale\n"
+# What an attacker writes once an escape worked: the right answer, so an escape shows up as points.
+RIGHT = "\ndef standardize(X):\n    return (X - X.mean(axis=0)) / X.std(axis=0)\n"
 
 
-def attacks(course_root, port: int) -> dict[str, str]:
+def attacks(course_root, port: int, other_checkout=None) -> dict[str, str]:
     gradebook = course_root / "gradebook.db"
     return {
+        # The reference solution through the repository's git history.
+        "reads-git-history": f"""
+import re, subprocess
+try:
+    code = subprocess.run(['git', '-C', {str(REPO_ROOT)!r}, 'show', 'HEAD:solutions/00_setup.py'],
+                          capture_output=True, text=True).stdout
+    exec(re.search(r"def standardize.*?return .*?\\n", code, re.S).group(0))
+except Exception:
+{WRONG.replace(chr(10), chr(10) + '    ')}
+""",
+        # Another checkout of the course elsewhere on the machine.
+        "reads-other-checkout": f"""
+import re
+try:
+    code = open({str(other_checkout)!r}).read()
+    exec(re.search(r"def standardize.*?return .*?\\n", code, re.S).group(0))
+except Exception:
+{WRONG.replace(chr(10), chr(10) + '    ')}
+""",
+        # Root in the kernel: kernel settings writable (a piped core_pattern runs as root on the host).
+        "writes-kernel-settings": """
+import os
+try:
+    os.close(os.open('/proc/sys/kernel/core_pattern', os.O_WRONLY))
+    escaped = True
+except OSError:
+    escaped = os.getuid() == 0
+""" + "if escaped:" + RIGHT.replace(chr(10), chr(10) + "    ") + "else:" + WRONG.replace(chr(10), chr(10) + "    "),
+        # Fills its scratch space until the disk is full.
+        "fills-the-disk": """
+import os
+for folder in (os.path.expanduser('~'), '/tmp', os.getcwd()):
+    try:
+        for i in range(100_000):
+            with open(os.path.join(folder, f'fill-{len(folder)}-{i}.bin'), 'wb') as f:
+                f.write(b'x' * (64 << 20))
+    except OSError:
+        pass
+""" + WRONG,
+        # Output the cell limit does not see: the probe's MIME type and display updates, 48 MiB each.
+        "floods-probe-and-updates": """
+from IPython.display import display
+for i in range(48):
+    display({'application/vnd.dl-course.probe+json': {'check': f'junk{i}', 'value': 'x' * (1 << 20)}}, raw=True)
+handle = display({'text/plain': 'small'}, raw=True, display_id=True)
+for i in range(48):
+    handle.update({'text/plain': str(i % 10) * (1 << 20)}, raw=True)
+""" + WRONG,
         # The attack from the issue: rewrite everybody's grades through the gradebook file.
         "rewrites-gradebook": f"""
 import glob, os, sqlite3
@@ -144,7 +194,23 @@ def _lms_file_cases(release, answers, tmp_path):
     return files, refused, repaired
 
 
-def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, tmp_path, listening_server):
+@pytest.fixture
+def other_checkout():
+    """A second checkout's solutions outside this repository (as on a shared grading machine)."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    Path("/srv").mkdir(exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="course-copy-", dir="/srv"))
+    (root / "solutions").mkdir()
+    shutil.copy(REPO_ROOT / "solutions" / "00_setup.py", root / "solutions" / "00_setup.py")
+    yield root / "solutions" / "00_setup.py"
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, tmp_path, listening_server,
+                                                                       other_checkout):
     release, answers = built(course, "00_setup")
     for student in ("honest-1", "honest-2"):
         write_submission(course, student, "00_setup", submission(release, answers))
@@ -152,7 +218,7 @@ def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, t
     assert [g.score for g in honest] == [1.0, 1.0]
 
     port, hits = listening_server
-    code = attacks(course.root, port)
+    code = attacks(course.root, port, other_checkout)
     for name, attack in code.items():
         write_submission(course, name, "00_setup", submission(release, {"standardize": attack}))
     submitted_before = tree_digest(course.root / "submitted")
@@ -168,6 +234,11 @@ def test_attackers_and_broken_files_change_nothing_but_their_own_score(course, t
     assert "kernel died" in " ".join(graded["exits"].notes)
     assert "ran longer than 15 s" in " ".join(graded["hangs"].notes)
     assert "kernel died" in " ".join(graded["eats-memory"].notes) or graded["eats-memory"].score == 0
+    flood = graded["floods-probe-and-updates"].stats
+    print(f"\nfloods-probe-and-updates: graded in {flood['job_seconds']:.1f} s "
+          f"(kernel {flood['seconds']:.1f} s); fills-the-disk: {graded['fills-the-disk'].stats['job_seconds']:.1f} s")
+    assert flood["truncated_cells"] >= 1
+    assert len(course.feedback_html("floods-probe-and-updates", "00_setup").read_bytes()) < 16 << 20
     assert not (course.root / "feedback" / "honest-1" / "planted.html").exists()
     for student, before in zip(("honest-1", "honest-2"), honest):
         after = read_grade(course, "00_setup", student, "cpu")
