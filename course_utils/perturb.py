@@ -3,9 +3,13 @@
 Public test sets are public: a "model" that memorised the test images' bytes (with
 labels from anywhere) scores 100 % on them without learning anything. The grader
 therefore scores predictions on a copy of the test images drawn from a seed (one per
-course run): a random subset in a random order, each image shifted by at most one pixel
-and given a few grey levels of noise. A trained network loses a fraction of a percent on
-it; a table from image bytes to labels finds nothing.
+course run): a random subset in a random order, each image given a few grey levels of
+noise. A trained network does not notice (the 05 reference CNN: 0.899 on the clean test
+set, 0.897-0.900 on such copies); a table from image bytes to labels finds nothing.
+
+Shifting each image by a pixel (``shift=1``) would defeat a lookup too, but networks
+trained without shifted images lose several points on it (the same CNN: 0.865-0.872),
+so the graders use noise only.
 
 Both sides call the same pure functions of the seed: the hidden test builds the images
 with :func:`perturbed_images`, and the grader, in its own process, orders the labels
@@ -33,7 +37,7 @@ def evaluation_order(n: int, seed: int, size: int | None = None) -> np.ndarray:
 
 
 def perturbed_images(images: np.ndarray, seed: int, size: int | None = None, *, noise: int = 3,
-                     shift: int = 1) -> np.ndarray:
+                     shift: int = 0) -> np.ndarray:
     """uint8 images (N, H, W) -> the perturbed copy (size, H, W): images[evaluation_order(N, seed, size)],
     each moved by up to ``shift`` pixels along each axis (zeros come in at the border) and given
     integer noise in [-noise, noise] per pixel, clipped to 0..255.
