@@ -1162,9 +1162,10 @@ else:
 # given: it is the one of notebook 05, with `F.nll_loss(..., ignore_index=PAD)` as the
 # temporal loss and `nn.utils.clip_grad_norm_` for clipping.
 #
-# On a CPU the grader trains a 128-unit LSTM for 1,500 steps (about 15 s) and asks for
-# the bigram's loss **minus 0.30**; on a GPU a 256-unit LSTM for 3,000 steps and the
-# bigram **minus 0.40**.
+# The grader trains a 128-unit LSTM with this loop for 1,500 steps (about 15 s on a CPU,
+# the same work on a GPU) and asks for a stricter target than for your RNN: the bigram's
+# loss **minus 0.40** nats per character. (A larger LSTM, or a longer run, does not do
+# better here: 4,389 names are few, and it starts to memorise them.)
 
 # %% solution="char_lstm"
 class CharLSTM(nn.Module):
@@ -1225,7 +1226,7 @@ def lstm_log_probs(model: nn.Module, words: list[str]) -> np.ndarray:
     return log_probs[tokens[:, 1:] != vocab.PAD]
 
 
-LSTM_HIDDEN, LSTM_STEPS = (128, 1500) if device.type == "cpu" else (256, 3000)
+LSTM_HIDDEN, LSTM_STEPS = 128, 1500
 
 # %% tests="test_char_lstm" points=3
 torch.manual_seed(0)
@@ -1264,7 +1265,7 @@ torch.manual_seed(0)
 _lstm = CharLSTM(V, hidden=LSTM_HIDDEN).to(device)
 train_char_lstm(_lstm, list(train_words), steps=LSTM_STEPS, seed=hidden_seed(611) % 1000)
 report("validation loss of your LSTM (nats/char)", lambda: lstm_log_probs(_lstm, list(val_words)), metric="nll",
-       labels="names_val_next_chars", max={"cpu": round(bigram_val - 0.30, 4), "gpu": round(bigram_val - 0.40, 4)},
+       labels="names_val_next_chars", max=round(bigram_val - 0.40, 4),
        min=1.0)
 _words = [str(w) for w in _r.choice([w for w in val_words if len(w) >= 4], size=30, replace=False)]
 _other = [w[:2] + w[2:][::-1] if w[2:] != w[2:][::-1] else w[:2] + "z" * (len(w) - 2) for w in _words]
