@@ -37,7 +37,7 @@ _NAMES_FILES = ("dist.male.first", "dist.female.first")
 NAMES_SPLIT_SEED = 2026
 NAMES_VAL_FRACTION = 0.15
 # sha256 of "\n".join(train) + "\n\n" + "\n".join(val) for names 0.3.0; see split_digest.
-NAMES_SPLIT_SHA256 = "faffb9685aa3e634372bf33483753d59d293b85d43ba236e3141f33d8a680a4c"
+NAMES_SPLIT_SHA256 = "3f33ed0c86cc254102a971c99174ae938ce6c91e7e9702c05e863bd3ef48c026"
 
 
 class NamesDataError(RuntimeError):
@@ -89,13 +89,14 @@ def split_digest(train: list[str], val: list[str]) -> str:
 def names_split(check: bool = True) -> tuple[list[str], list[str]]:
     """The fixed split of :func:`load_names`: (training words, validation words), 85 % / 15 %.
 
-    A seeded permutation of the sorted names; with ``check`` (the default) its SHA-256 must
-    equal NAMES_SPLIT_SHA256, otherwise NamesDataError says what differs and what to do.
+    The names are shuffled by the SHA-256 of "seed:name" (not by a NumPy generator, whose
+    streams may change between NumPy versions), so the split depends on the word list
+    alone. With ``check`` (the default) its SHA-256 must equal NAMES_SPLIT_SHA256,
+    otherwise NamesDataError says what differs and what to do.
     """
     words = _names()
-    order = np.random.default_rng(NAMES_SPLIT_SEED).permutation(len(words))
+    shuffled = sorted(words, key=lambda w: hashlib.sha256(f"{NAMES_SPLIT_SEED}:{w}".encode("ascii")).hexdigest())
     n_val = int(round(NAMES_VAL_FRACTION * len(words)))
-    shuffled = [words[i] for i in order]
     train, val = shuffled[n_val:], shuffled[:n_val]
     if check:
         digest = split_digest(train, val)
