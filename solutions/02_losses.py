@@ -20,6 +20,13 @@
 # `loss_fn(W, X, y, reg) -> (loss, dW)`, where `y` holds the $N$ integer labels, `reg` is
 # the regularisation strength $\lambda$, `loss` is a Python float and `dW` (same shape as
 # `W`) is $\partial L / \partial W$.
+#
+# **Precision and side effects.** Compute in the precision you are given: for float64
+# inputs the hidden tests compare losses and gradients with the reference to about
+# $10^{-9}$ (any order of summation passes; converting to float32 does not). Leave your
+# arguments unchanged: a function that writes into `W`, `X` or `scores` (say
+# `scores -= scores.max(...)` on the caller's array) changes the caller's data, and the
+# hidden tests call every function twice on the same arrays to see it.
 
 # %%
 import time
@@ -181,11 +188,13 @@ cu.check_gradient(lambda W: svm_loss_naive(W, X_g, y_g, 0.1)[0], W_g, svm_loss_n
                   name="dW of svm_loss_naive", tol=1e-5)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(2024)
+_rng = hidden_rng(2024)
 _X, _y, _W = _rng.standard_normal((23, 9)), _rng.integers(0, 5, size=23), _rng.standard_normal((5, 9))
 report("loss on unseen inputs", lambda: svm_loss_naive(_W, _X, _y, 0.05)[0], rtol=1e-9)
+report_call("loss and gradient; W, X and y left unchanged", svm_loss_naive, _W.copy(), _X.copy(), _y.copy(), 0.05,
+            rtol=1e-9)
 report("loss without regularisation", lambda: svm_loss_naive(_W, _X, _y, 0.0)[0], rtol=1e-9)
 report_gradient("gradient on unseen inputs (reference and numerical)",
                 lambda W: svm_loss_naive(W, _X, _y, 0.05)[0], lambda W: svm_loss_naive(W, _X, _y, 0.05)[1],
@@ -258,9 +267,12 @@ except Exception as exc:  # not implemented yet, or broken: the comparison is on
 ### BEGIN HIDDEN TESTS
 from autograde.probe import report, report_gradient
 
-_rng = np.random.default_rng(2025)
+_rng = hidden_rng(2025)
 _X, _y, _W = _rng.standard_normal((31, 8)), _rng.integers(0, 6, size=31), _rng.standard_normal((6, 8))
 report("loss on unseen inputs", lambda: svm_loss_vectorized(_W, _X, _y, 0.05)[0], rtol=1e-9)
+report_call("loss and gradient; W, X and y left unchanged", svm_loss_vectorized, _W.copy(), _X.copy(), _y.copy(),
+            0.05, rtol=1e-9)
+report("one example", lambda: svm_loss_vectorized(_W, _X[:1], _y[:1], 0.05), rtol=1e-9)
 report("loss without regularisation", lambda: svm_loss_vectorized(_W, _X, _y, 0.0)[0], rtol=1e-9)
 report("worked example, three images", lambda: svm_loss_vectorized(S_ex.T.copy(), np.eye(3), np.arange(3), 0.0),
        rtol=1e-9)
@@ -398,11 +410,16 @@ cu.check_close(P_two[0], P_two[1], "softmax of [0, 1] and of [1000, 1001]", rtol
                hint="subtract each row's own maximum (axis=1, keepdims=True), not the largest score of the batch")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, report, report_call
 
-_rng = np.random.default_rng(2026)
+_rng = hidden_rng(2026)
 _S = _rng.standard_normal((17, 6)) * 3
-report("unseen scores", lambda: softmax(_S.copy()), rtol=1e-9)
+report_call("unseen scores; scores left unchanged", softmax, _S.copy(), rtol=1e-9)
+report("one row far below the others (-1e3 and 0)",
+       lambda: softmax(np.vstack([_S[:2] - 1000.0, _S[2:4]])), rtol=1e-9, atol=1e-300)
+# Tiny probabilities are compared too (atol 1e-300): clipping the scores is not stable, it is wrong.
+report("one dominant class (scores 800 apart)", lambda: softmax(np.array([[0.0, 800.0, -5.0, 0.0, 1.0, 2.0]]) + _S[:1]), rtol=1e-9,
+       atol=1e-300)
 report("scores around +1000", lambda: softmax(_S + 1000.0), rtol=1e-9)
 report("scores around -1000", lambda: softmax(_S - 1000.0), rtol=1e-9)
 report("rows on very different scales", lambda: softmax(_S * np.array([[1.0], [300.0]] * 8 + [[1.0]])), rtol=1e-9)
@@ -474,11 +491,15 @@ cu.check_gradient(lambda W: softmax_loss_naive(W, X_g, y_g, 0.1)[0], W_g,
                   softmax_loss_naive(W_g, X_g, y_g, 0.1)[1], name="dW of softmax_loss_naive", tol=1e-5)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(2027)
+_rng = hidden_rng(2027)
 _X, _y, _W = _rng.standard_normal((21, 7)), _rng.integers(0, 5, size=21), _rng.standard_normal((5, 7))
 report("loss on unseen inputs", lambda: softmax_loss_naive(_W, _X, _y, 0.05)[0], rtol=1e-9)
+report_call("loss and gradient; W, X and y left unchanged", softmax_loss_naive, _W.copy(), _X.copy(), _y.copy(),
+            0.05, rtol=1e-9)
+report("scores around 1e3, the correct class far below", lambda: softmax_loss_naive(1000 * _W, _X, _y, 0.0),
+       rtol=1e-7, atol=1e-9)
 report("loss without regularisation", lambda: softmax_loss_naive(_W, _X, _y, 0.0)[0], rtol=1e-9)
 report("loss for scores around 1e3", lambda: softmax_loss_naive(300 * _W, _X, _y, 0.0)[0], rtol=1e-9)
 report("gradient for scores around 1e3", lambda: softmax_loss_naive(300 * _W, _X, _y, 0.0)[1], rtol=1e-7,
@@ -546,11 +567,16 @@ try:
 except Exception as exc:  # not implemented yet, or broken: the comparison is only for information
     print(f"softmax_loss_naive did not run ({type(exc).__name__}); make it work to compare the two versions.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(2028)
+_rng = hidden_rng(2028)
 _X, _y, _W = _rng.standard_normal((33, 9)), _rng.integers(0, 6, size=33), _rng.standard_normal((6, 9))
 report("loss on unseen inputs", lambda: softmax_loss_vectorized(_W, _X, _y, 0.05)[0], rtol=1e-9)
+report_call("loss and gradient; W, X and y left unchanged", softmax_loss_vectorized, _W.copy(), _X.copy(),
+            _y.copy(), 0.05, rtol=1e-9)
+report("scores around 1e3, the correct class far below", lambda: softmax_loss_vectorized(1000 * _W, _X, _y, 0.0),
+       rtol=1e-7, atol=1e-9)
+report("one example", lambda: softmax_loss_vectorized(_W, _X[:1], _y[:1], 0.05), rtol=1e-9)
 report("loss without regularisation", lambda: softmax_loss_vectorized(_W, _X, _y, 0.0)[0], rtol=1e-9)
 report("loss for scores around 1e3", lambda: softmax_loss_vectorized(300 * _W, _X, _y, 0.0)[0], rtol=1e-9)
 report("gradient for scores around 1e3", lambda: softmax_loss_vectorized(300 * _W, _X, _y, 0.0)[1], rtol=1e-7,
@@ -691,13 +717,16 @@ for name, fn in [("l2_penalty", l2_penalty), ("l1_penalty", l1_penalty),
     cu.check_gradient(lambda W: fn(W)[0], W_r, dR, name=f"dR of {name}")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(2029)
+_rng = hidden_rng(2029)
 _W = _rng.standard_normal((4, 6)) * 2
-report("l2_penalty on unseen weights", lambda: l2_penalty(_W.copy()), rtol=1e-9)
-report("l1_penalty on unseen weights", lambda: l1_penalty(_W.copy()), rtol=1e-9)
-report("elastic_net_penalty on unseen weights", lambda: elastic_net_penalty(_W.copy(), 0.7), rtol=1e-9)
+report_call("l2_penalty on unseen weights; W left unchanged", l2_penalty, _W.copy(), rtol=1e-9)
+report_call("l1_penalty on unseen weights; W left unchanged", l1_penalty, _W.copy(), rtol=1e-9)
+report_call("elastic_net_penalty on unseen weights; W left unchanged", elastic_net_penalty, _W.copy(), 0.7, rtol=1e-9)
+report("elastic_net_penalty with beta = 0 is l1", lambda: elastic_net_penalty(_W.copy(), 0.0), rtol=1e-9)
+report("elastic_net_penalty with zero entries",
+       lambda: elastic_net_penalty(np.array([[0.0, 1.5], [-0.5, 0.0]]), 2.5), rtol=1e-9)
 report("l1_penalty with zero entries", lambda: l1_penalty(np.array([[0.0, 1.5], [-0.5, 0.0]])), rtol=1e-9)
 report_gradient("l2 gradient (reference and numerical)", lambda W: l2_penalty(W)[0], lambda W: l2_penalty(W)[1],
                 _W, rtol=1e-9, numeric_tol=1e-6)
@@ -749,6 +778,16 @@ print("X_train:", X_train.shape, X_train.dtype, " X_val:", X_val.shape)
 # each epoch, draw a fresh order with `rng.permutation(N)`; walk through it in minibatches
 # of `batch_size` (the last one may be smaller); for each, call
 # `loss_fn(W, X_batch, y_batch, reg)`, take a step, and record the minibatch loss.
+#
+# Precisely, because the hidden tests replay your run step by step on small data and
+# compare every recorded loss and the final $W$ with the reference's:
+#
+# * after the given start, the only draws from `rng` are one `rng.permutation(N)` at the
+#   start of every epoch;
+# * the minibatches of an epoch are `order[0:batch_size]`, `order[batch_size:2 * batch_size]`, ...;
+# * record the loss that `loss_fn` returns for the minibatch at the current $W$ (before the
+#   step), then step $W \leftarrow W - \eta\, dW$ with a constant learning rate;
+# * leave `X` and `y` unchanged: index them with the minibatch's indices.
 
 # %% solution="train_linear_classifier"
 def train_linear_classifier(loss_fn: Callable[..., tuple[float, np.ndarray]], X: np.ndarray, y: np.ndarray,
@@ -756,7 +795,8 @@ def train_linear_classifier(loss_fn: Callable[..., tuple[float, np.ndarray]], X:
                             batch_size: int = 200, seed: int = 0) -> tuple[np.ndarray, list[float]]:
     """Minibatch SGD on W: (C, D) for loss_fn(W, X, y, reg) -> (loss, dW).
 
-    X: (N, D) with the bias column, y: (N,). Returns (W, losses), losses holding each minibatch's loss.
+    X: (N, D) with the bias column, y: (N,). Returns (W, losses), losses holding each minibatch's loss
+    measured before that minibatch's step. One rng.permutation(N) per epoch orders the minibatches.
     """
     rng = np.random.default_rng(seed)
     W = 0.001 * rng.standard_normal((num_classes, X.shape[1])).astype(X.dtype)  # small random start
@@ -811,7 +851,7 @@ cu.check_equal(len(losses_128), 40, "number of minibatches of 128 in 5,000 examp
                hint="don't skip the last, smaller minibatch: range(0, N, batch_size)")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, hidden_seed, report, report_call
 
 
 def _ce_loss(W, X, y, reg):
@@ -827,17 +867,32 @@ def _ce_loss(W, X, y, reg):
 
 
 # Full-batch steps on unseen data: the order within a batch cannot matter, so W is determined.
-_rng = np.random.default_rng(2030)
+_rng = hidden_rng(2030)
 _X = np.hstack([_rng.standard_normal((60, 7)), np.ones((60, 1))])
 _y = _rng.integers(0, 4, size=60)
 report("full-batch gradient descent with strong regularisation: W",
-       lambda: train_linear_classifier(_ce_loss, _X, _y, 4, lr=0.3, reg=0.5, epochs=25, batch_size=60, seed=4)[0],
+       lambda: train_linear_classifier(_ce_loss, _X, _y, 4, lr=0.3, reg=0.5, epochs=25, batch_size=60,
+                                       seed=hidden_seed(2033))[0],
        rtol=1e-6, atol=1e-9)
 report("full-batch gradient descent: the recorded losses",
        lambda: np.array(train_linear_classifier(_ce_loss, _X, _y, 4, lr=0.3, reg=0.0, epochs=12, batch_size=100,
-                                                seed=5)[1], dtype=np.float64), rtol=1e-6)
+                                                seed=hidden_seed(2034))[1], dtype=np.float64), rtol=1e-6)
 report("number of minibatch losses (60 examples, batches of 16, 3 epochs)",
        lambda: len(train_linear_classifier(_ce_loss, _X, _y, 4, epochs=3, batch_size=16)[1]), kind="equal")
+
+
+# The procedure, step by step: minibatches of 16 (the fourth has 12), 3 epochs. Every
+# recorded loss (before its step) and the final W must match the reference's; X and y
+# must come back unchanged. Catches a missing reshuffle, a loss recorded after the step,
+# a skipped last minibatch, images and labels indexed differently.
+def _steps(X, y):
+    W, losses = train_linear_classifier(_ce_loss, X, y, 4, lr=0.2, reg=1e-3, epochs=3, batch_size=16,
+                                        seed=hidden_seed(2031))
+    return np.asarray(W, dtype=np.float64), np.asarray(losses, dtype=np.float64)
+
+
+report_call("minibatch SGD step by step: W and every loss; X and y left unchanged", _steps, _X.copy(), _y.copy(),
+            rtol=1e-7, atol=1e-12)
 
 # Fashion-MNIST, training set sorted by class; judged on the test set, whose labels only
 # the grader loads (autograde/judge/labels.py: "fashion_mnist_test").
@@ -852,7 +907,7 @@ def _features(raw):
 def _test_predictions():
     order = np.argsort(_ytr, kind="stable")
     W, _ = train_linear_classifier(_ce_loss, _features(_Xtr_raw)[order], _ytr[order], 10, lr=0.5, reg=1e-4,
-                                   epochs=10, batch_size=200, seed=7)
+                                   epochs=10, batch_size=200, seed=hidden_seed(2032))
     X_test = _features(cu.load_fashion_mnist_images("test", flatten=True))
     return np.argmax(X_test @ np.asarray(W, dtype=np.float32).T, axis=1)
 
