@@ -1,4 +1,4 @@
-"""``autograde``: build the release, grade submissions, prove the tests, run the demo."""
+"""``autograde``: build the release, grade submissions, judge them again, prove the tests, run the demo."""
 
 from __future__ import annotations
 
@@ -52,7 +52,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
             course, assignment, args.student or None, args.profile, feedback=not args.no_feedback,
             workers=args.workers or default_workers(), scheduler=args.scheduler, sandbox=args.sandbox,
             force=args.force, submissions_from=args.submissions, student_pattern=args.student_pattern,
-            progress=not args.quiet)
+            progress=not args.quiet, name_mistakes=not args.no_mistakes)
         grades += graded
         print(f"summary: {write_summary(course, assignment, graded)}")
     print(f"grades CSV: {export_csv(course)}")
@@ -61,6 +61,28 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if skipped:
         print(f"{skipped} submission(s) unchanged since they were last graded were kept (use --force to regrade)")
     return 1 if any(g.error for g in grades) else 0
+
+
+def _cmd_rejudge(args: argparse.Namespace) -> int:
+    from .course import Course
+    from .report import write_summary
+    from .run.grade import format_table
+    from .run.rejudge import rejudge_assignment
+
+    course = Course(Path(args.course), database=args.db_url)
+    if not course.source_notebook(args.assignment).exists():
+        print(f"no assignment {args.assignment!r} in {course.root / 'source'}", file=sys.stderr)
+        return 2
+    run = rejudge_assignment(course, args.assignment, args.student or None, feedback=not args.no_feedback,
+                             name_mistakes=not args.no_mistakes)
+    print(format_table(run.grades))
+    print(f"re-judged {len(run.grades)} submission(s) in {run.seconds:.1f} s; "
+          f"scores changed for {len(run.changed)}: {', '.join(run.changed) or 'none'}")
+    for student, why in run.stale.items():
+        print(f"not re-judged: {student}: {why}")
+    if run.grades:
+        print(f"summary: {write_summary(course, args.assignment, run.grades)}")
+    return 0
 
 
 def _cmd_selfcheck(args: argparse.Namespace) -> int:
@@ -108,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--student-pattern", help="regex with a group 'student', matched against each file name "
                    "stem in --from (e.g. '(?P<student>[^_]+)_.*'); default: the whole stem")
     p.add_argument("--profile", choices=["cpu", "gpu"], help="grading profile (default: gpu if CUDA is present)")
-    p.add_argument("--workers", type=int, help="parallel grading processes on this machine (default: its cores)")
+    p.add_argument("--workers", type=int, help="parallel grading processes on this machine (default: its cores, fewer if memory for one 6 GiB kernel each runs out)")
     p.add_argument("--scheduler", help="address of an existing Dask scheduler (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--db-url", help="gradebook as a SQLAlchemy URL (default: sqlite in the course directory)")
     p.add_argument("--sandbox", choices=["auto", "bwrap", "none"], default="auto",
@@ -116,7 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--force", action="store_true", help="regrade submissions unchanged since their last grading")
     p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--no-mistakes", action="store_true",
+                   help="do not run the mutants to name known mistakes in feedback")
     p.set_defaults(func=_cmd_grade)
+
+    p = sub.add_parser("rejudge", help="judge graded submissions again from their stored results (no kernels): "
+                       "new judge, new mutants, new feedback and reports")
+    p.add_argument("--course", default=DEFAULT_COURSE, help="nbgrader course directory (default: build/course)")
+    p.add_argument("--assignment", required=True, help="assignment to re-judge")
+    p.add_argument("--student", action="append", help="only this student (repeatable; default all)")
+    p.add_argument("--db-url", help="gradebook as a SQLAlchemy URL (default: sqlite in the course directory)")
+    p.add_argument("--no-feedback", action="store_true", help="skip the feedback HTML")
+    p.add_argument("--no-mistakes", action="store_true", help="do not name known mistakes")
+    p.set_defaults(func=_cmd_rejudge)
 
     p = sub.add_parser("selfcheck", help="prove the hidden tests on the reference, blank release and mutants")
     p.add_argument("notebooks", nargs="*", help="notebooks to check (default all)")

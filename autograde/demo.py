@@ -44,7 +44,8 @@ def run_demo(root: Path, profile: str | None = None, names: list[str] | None = N
     grades = []
     for solution in [p for p in solution_paths() if not names or p.stem in names]:
         write_sample_submissions(course, solution)
-        graded = grade_assignment(course, solution.stem, profile=profile, workers=default_workers())
+        graded = grade_assignment(course, solution.stem, profile=profile, workers=default_workers(),
+                                  name_mistakes=True)
         write_summary(course, solution.stem, graded)
         grades += graded
     csv_path = export_csv(course)

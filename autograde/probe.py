@@ -171,7 +171,9 @@ def report_call(check: str, fn: Callable[..., Any], *args: Any, own_inputs: bool
     third result is instead the number of input arrays whose bytes changed during the two
     calls (the reference's: 0).
 
-    Pass fresh arrays: ``args`` are used as they are, not copied.
+    Pass fresh arrays: ``args`` are used as they are, not copied. The third result is a
+    gate: leaving the inputs alone earns nothing by itself (a wrong function that happens
+    not to touch them gets no credit for it), changing them costs its share.
     """
     before = [np.array(leaf, copy=True) for leaf in _array_leaves(args)] if own_inputs else []
     report(check, lambda: fn(*args), **spec)
@@ -180,6 +182,6 @@ def report_call(check: str, fn: Callable[..., Any], *args: Any, own_inputs: bool
         # Bytes, not ==: NaN-safe, and nothing a student can overload (np.array drops subclasses).
         report(f"{check}: inputs unchanged",
                lambda: sum(np.array(a, copy=True).tobytes() != b.tobytes() or np.shape(a) != b.shape
-                           for a, b in zip(_array_leaves(args), before)), kind="equal")
+                           for a, b in zip(_array_leaves(args), before)), kind="equal", gate=True)
     else:
-        report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal")
+        report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal", gate=True)

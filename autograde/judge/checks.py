@@ -27,6 +27,9 @@ class CheckResult:
     message: str
     weight: float = 1.0
     flag: str | None = None  # for the instructor: a result that passed but deserves a look
+    mistakes: tuple[str, ...] = ()  # the known mistakes (mutant names) a failed result matches
+    mistake: str | None = None  # ... and the sentence that names it for the student
+    gate: bool = False  # a condition, not an achievement: costs its weight when failed, earns nothing passed
 
 
 def _profile_value(bound: Any, profile: str) -> float | None:

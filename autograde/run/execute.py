@@ -22,6 +22,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode, from_dict
 
 from ..course import KERNEL_ARGUMENTS
+from .cells import execute_cell
 from .sandbox import Cgroups, Policy, SandboxedKernelManager, kernel_environment, make_scratch
 
 PROBE_MIME = "application/vnd.dl-course.probe+json"
@@ -150,7 +151,7 @@ async def _execute(nb: NotebookNode, policy: Policy, mode: str, scratch: Path, r
                     report.stopped = (f"the notebook ran longer than the {limits.notebook_timeout} s the grader "
                                       f"allows; cells from number {index + 1} on were not run")
                     break
-                task = asyncio.ensure_future(client.async_execute_cell(cell, index))
+                task = asyncio.ensure_future(execute_cell(client, cell, index))
                 done, _ = await asyncio.wait({task}, timeout=remaining)
                 if not done:  # nbclient reports a cancelled cell as a dead kernel: say what happened
                     task.cancel()

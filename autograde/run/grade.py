@@ -23,7 +23,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from ..course import COURSE_ID, PROFILES, Course, detect_profile, nbgrader_config
 from .intake import Submission, import_folder, read_notebook, read_submission, repair_structure
 from .job import Job
-from .parallel import default_workers, run_jobs
+from .mistakes import ensure_mistakes
+from .parallel import cpu_count, run_jobs
 from .reference import ensure_reference
 from .sandbox import Limits, Policy, default_hidden
 from .store import is_current, read_ledger, save_result, write_refusal
@@ -120,22 +121,26 @@ def grade_assignment(
     stop_after: dict[str, str] | None = None,
     limits: Limits | None = None,
     progress: bool = False,
+    name_mistakes: bool = False,
 ) -> list[Grade]:
     """Grade ``students`` (default: every submission) and return their grades, in student order.
 
     ``workers``/``scheduler``: see :mod:`autograde.run.parallel`. ``force``: grade again even
     what is unchanged since the last run. ``submissions_from``: an LMS folder to import first.
     ``stop_after``: student -> grade id after which that student's notebook stops (selfcheck).
+    ``name_mistakes``: compute (or reuse) the mutants' signatures on this course's draw, so
+    feedback names a known mistake when a result matches one.
     """
     profile = profile or detect_profile()
     reference = json.loads(ensure_reference(course, assignment, profile).read_text())
+    mistakes = ensure_mistakes(course, assignment, profile, workers=workers) if name_mistakes else None
     source = read_notebook(course.source_notebook(assignment).read_bytes())
     if submissions_from is not None:
         imported = import_folder(course, assignment, Path(submissions_from), student_pattern or r"(?P<student>.+)")
         subs = [s for s in imported if students is None or s.student in students]
     else:
         subs = [read_submission(course, st, assignment) for st in students or submitted_students(course, assignment)]
-    cores = default_workers()
+    cores = cpu_count()
     limits = limits or Limits(cell_timeout=PROFILES[profile].cell_timeout,
                               threads=max(1, cores // max(1, workers)) if workers > 1 else 0)
     policy = Policy(mode=sandbox, limits=limits, gpu=profile == "gpu",
@@ -162,7 +167,7 @@ def grade_assignment(
             grades[sub.student] = Grade(sub.student, assignment, profile=profile, error=problem)
             continue
         jobs.append((sub, Job(sub.student, assignment, assignment, nbformat.writes(nb), reference, profile, policy,
-                              sub.sha256, (stop_after or {}).get(sub.student))))
+                              sub.sha256, (stop_after or {}).get(sub.student), mistakes)))
     by_student = {job.student: sub for sub, job in jobs}
     timestamps = _timestamps(course, assignment, [s.student for s in by_student.values()])
     api = course.api(profile) if feedback else None

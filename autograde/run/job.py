@@ -35,6 +35,7 @@ class Job:
     policy: Policy
     submission_sha256: str = ""
     stop_after: str | None = None
+    mistakes: dict | None = None  # known mistakes' results on this course's checks, to name them
 
     @property
     def key(self) -> str:
@@ -66,7 +67,7 @@ def run_job(job: Job) -> JobResult:
             raise RuntimeError(f"no kernel: {report.stopped}; check the grading machine (bubblewrap, the venv)")
         resources = {
             "nbgrader": {"student": job.student, "assignment": job.assignment, "notebook": job.notebook},
-            "autograde": {"reference": job.reference},
+            "autograde": {"reference": job.reference, "mistakes": job.mistakes},
         }
         log = logging.getLogger("autograde.worker")
         nb, resources = JudgeHiddenTests(profile=job.profile, log=log).preprocess(nb, resources)

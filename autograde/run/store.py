@@ -107,3 +107,28 @@ Fix the problem and submit again, or ask your instructor. No grade was recorded 
 </body></html>
 """)
     return path
+
+
+def save_rejudged(course: Course, student: str, assignment: str, nb: NotebookNode) -> bool:
+    """Store a notebook judged again from its stored results; True if any score changed.
+
+    Scores go into the gradebook only when one changed, all of them in one transaction;
+    then the autograded notebook (new verdicts and named mistakes) replaces the old one.
+    """
+    final = course.root / "autograded" / student / assignment / f"{assignment}.ipynb"
+    changed = False
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        for cell in nb.cells:
+            info = cell.get("metadata", {}).get("nbgrader")
+            if not info or "grade_id" not in info or not is_grade(cell):
+                continue
+            grade = gb.find_grade(info["grade_id"], assignment, assignment, student)
+            score, _ = determine_grade(cell, _log)
+            if grade.auto_score != score:
+                grade.auto_score, changed = score, True
+        if changed:
+            gb.db.commit()
+        else:
+            gb.db.rollback()
+    _atomic_write(final, nbformat.writes(nb))
+    return changed

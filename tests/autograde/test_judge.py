@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from nbgrader.utils import determine_grade
 
-from autograde.judge.checks import judge_check
+from autograde.judge.checks import CheckResult, judge_check
 from autograde.judge.codec import decode
 from autograde.judge.preprocessor import judge_cell, verdict_outputs
 from autograde.probe import encode
@@ -182,3 +182,22 @@ def test_perturbed_test_labels_follow_the_order_of_the_perturbed_images():
     assert not judge_check("acc", {"spec": spec, "value": None}, y[:500].copy(), "cpu").passed
     with pytest.raises(KeyError, match="known"):
         load_labels("no_such_set:1")
+
+
+def test_a_gate_check_costs_when_failed_and_earns_nothing_when_passed():
+    wrong_but_pure = [CheckResult("value", False, "x"), CheckResult("inputs unchanged", True, "ok", gate=True)]
+    _, score = verdict_outputs("t", wrong_but_pure, 2.0, "cpu")
+    assert score == 0
+    right_but_mutating = [CheckResult("value", True, "ok"), CheckResult("inputs unchanged", False, "x", gate=True)]
+    _, score = verdict_outputs("t", right_but_mutating, 2.0, "cpu")
+    assert score == 1.0
+    _, score = verdict_outputs("t", [CheckResult("value", True, "ok"), CheckResult("u", True, "ok", gate=True)], 2.0, "cpu")
+    assert score == 2.0
+
+
+def test_a_failed_visible_test_scores_zero_even_when_the_hidden_checks_pass():
+    outputs, score = verdict_outputs("t", [CheckResult("value", True, "ok")], 2.0, "cpu", "AssertionError: x",
+                                     visible_failed=True)
+    assert score == 0 and determine_grade(nbformat.from_dict({"cell_type": "code", "source": "", "metadata": {
+        "nbgrader": {"grade": True, "points": 2, "grade_id": "t", "solution": False}}, "outputs": outputs}))[0] == 0
+    assert "visible test failed" in outputs[0]["text"]
