@@ -9,7 +9,8 @@ The fastest published MNIST and CIFAR-10 training scripts work this way.
 
 * :func:`images_to_tensor` turns uint8 images into float (N, C, H, W) on the device;
 * :class:`TensorBatches` iterates over minibatches sliced from such tensors;
-* :class:`Deadline` is a time budget a training loop checks between batches;
+* :class:`Deadline` is a time limit a training loop checks between batches: a safety net
+  for a run whose amount of work (steps, epochs) is fixed in advance;
 * :func:`predict` and :func:`accuracy` evaluate a model in batches, without gradients.
 
 torch is imported inside the functions, so importing this module is cheap.
@@ -97,11 +98,14 @@ class TensorBatches:
 
 
 class Deadline:
-    """A time budget, started when created: check ``expired()`` between batches.
+    """A time limit, started when created: check ``expired()`` between batches.
+
+    Use it as a safety net, well above the time the planned work needs: a result that
+    depended on where the clock stopped would depend on how busy the machine was.
 
     GPU work is queued and runs later, so on CUDA or MPS the clock would run ahead of the
     work actually done; ``expired()`` waits for the queued work first (pass the device).
-    ``fraction`` (elapsed / budget) lets a learning-rate schedule finish on time.
+    ``fraction`` is the share of the limit used so far.
     """
 
     def __init__(self, seconds: float, device: Any = None):
