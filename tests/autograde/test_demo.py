@@ -32,8 +32,21 @@ def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
     from autograde.run.grade import read_profile
 
     assert read_profile(course, assignments[0], "ada") == "cpu"  # the profile is stored with the grade
+    import json
+    from html import unescape
+
+    from autograde.mutants import load_mutants
+    from autograde.run.mistakes import mutants_file
+
     for assignment in assignments:
-        html = course.feedback_html("carl", assignment).read_text()
+        html = unescape(course.feedback_html("carl", assignment).read_text())
         assert "Hidden tests for" in html and "FAIL" in html
+        # carl hands in the notebook's first mutant: his feedback names that mistake, in its own words,
+        # and the class view counts it.
+        first = load_mutants(mutants_file(assignment))[0]
+        assert "a known mistake gives" in html and first.why.split("(")[0].strip()[:40] in html, assignment
+        summary = json.loads((root / "reports" / assignment / "summary.json").read_text())
+        assert any(k["mistake"] == first.name for k in summary["mistakes"]["known"]), assignment
+        assert "a known mistake gives" not in course.feedback_html("ada", assignment).read_text()
     rows = list(csv.DictReader((root / "grades.csv").open()))
     assert len(rows) == 4 * len(assignments)
