@@ -304,6 +304,12 @@ def torch_grads(f, inputs, dout=None):
 # is only one way to multiply `dout` with the other factor to get that shape. The bias is
 # added to every row, so its gradient **sums** over the batch.
 #
+# **Rules for every layer in this notebook.** A forward pass must leave its inputs
+# unchanged, and a backward pass must leave `dout` and its cache unchanged: the hidden
+# tests call each backward pass twice on the same cache and expect the same result.
+# Compute in the dtype you are given: for float64 inputs results are compared with the
+# reference to about $10^{-9}$ (any order of operations passes; float32 does not).
+#
 # ### Exercise 1: affine forward and backward
 
 # %% solution="affine"
@@ -354,12 +360,16 @@ cu.check_close(db, db_t, "db vs torch.autograd", rtol=1e-9,
                hint="b is added to every row, so db SUMS dout over the batch (not the mean)")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(103)
+_rng = hidden_rng(103)
 _x, _W, _b = _rng.normal(size=(6, 4)), _rng.normal(size=(7, 4)), _rng.normal(size=7)
 _dout = _rng.normal(size=(6, 7))
 report("forward on unseen inputs", lambda: affine_forward(_x.copy(), _W.copy(), _b.copy())[0], rtol=1e-9)
+report_call("forward: x, W and b left unchanged", lambda *a: affine_forward(*a)[0], _x.copy(), _W.copy(), _b.copy(),
+            rtol=1e-9)
+report_call("backward called twice on one cache; dout and cache left unchanged", affine_backward, _dout.copy(),
+            affine_forward(_x.copy(), _W.copy(), _b.copy())[1], rtol=1e-9, own_inputs=True)
 report("backward on unseen inputs",
        lambda: tuple(affine_backward(_dout.copy(), affine_forward(_x.copy(), _W.copy(), _b.copy())[1])), rtol=1e-9)
 report_gradient("dx agrees with the numerical gradient", lambda v: np.sum(affine_forward(v, _W, _b)[0] * _dout),
@@ -422,10 +432,15 @@ print(cu.check_gradient(lambda x_: np.sum(relu_forward(x_)[0] * dout), x, dx, na
 cu.check_close(dx, torch_grads(torch.relu, [x], dout)[0], "dx vs torch.autograd", rtol=1e-9)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(107)
+_rng = hidden_rng(107)
 _x, _dout = _rng.normal(size=(8, 5)), _rng.normal(size=(8, 5))
+_x0 = np.where(_rng.random(size=(8, 5)) < 0.3, 0.0, _x)  # some inputs exactly 0: the gradient is blocked there
+report_call("forward with zeros in the input; input left unchanged", lambda x: relu_forward(x)[0], _x0.copy(),
+            rtol=1e-12)
+report_call("backward called twice on one cache; dout and cache left unchanged", relu_backward, _dout.copy(),
+            relu_forward(_x0.copy())[1], rtol=1e-12, own_inputs=True)
 report("forward on unseen inputs", lambda: relu_forward(_x.copy())[0], rtol=1e-12)
 
 
@@ -449,13 +464,25 @@ report("backward on a 1-D input", lambda: relu_backward(_dout[0].copy(), relu_fo
 # the local gradient is written with the **output**, so that is what the cache should
 # keep. $\texttt{dx} = \texttt{dout} \odot \texttt{out} \odot (1 - \texttt{out})$.
 #
+# **Large inputs.** Pre-activations of $\pm 1000$ happen (a large learning rate is
+# enough). Your sigmoid must return the right values there, never `nan`:
+# $e^x / (1 + e^x)$ gives $\infty / \infty$ = `nan` at $x = 1000$. $1 / (1 + e^{-x})$ gives
+# the right values but NumPy warns that $e^{1000}$ overflowed. A form with no overflow at
+# all uses only $e^{-|x|} \le 1$: $\sigma(x) = 1 / (1 + e^{-|x|})$ for $x \ge 0$ and
+# $e^{-|x|} / (1 + e^{-|x|})$ for $x < 0$. The hidden tests check values for inputs up to
+# $\pm 1000$ (an overflow warning costs nothing; a `nan` does).
+#
 # ### Exercise 3: sigmoid forward and backward
 
 # %% solution="sigmoid"
 def sigmoid_forward(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """out = 1 / (1 + exp(−x)) elementwise. x: any shape -> out: x.shape, cache for sigmoid_backward."""
+    """out = 1 / (1 + exp(−x)) elementwise, right (no nan) for |x| up to 1000 and beyond.
+
+    x: any shape -> out: x.shape, cache for sigmoid_backward.
+    """
     ### BEGIN SOLUTION
-    out = 1 / (1 + np.exp(-x))
+    e = np.exp(-np.abs(x))  # in (0, 1]: never overflows
+    out = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
     cache = out
     return out, cache
     ### END SOLUTION
@@ -478,6 +505,10 @@ cu.check_close(out, [[0.98, 0.12]], "σ((4, −2)) to two decimals", atol=0.005,
 h_ex, _ = sigmoid_forward(affine_forward(np.array([[1.0, -1.0]]), W_ex, b_ex)[0])
 cu.check_close(h_ex, [[0.98, 0.12]], "σ(W x + b) for the worked example", atol=0.005)
 cu.check_close(sigmoid_forward(np.array([0.0]))[0], [0.5], "σ(0)")
+out_big = sigmoid_forward(np.array([-1000.0, -40.0, 40.0, 1000.0]))[0]
+cu.check_finite(out_big, "σ at ±40 and ±1000")
+cu.check_close(out_big, [0.0, np.exp(-40.0), 1.0, 1.0], "σ at ±40 and ±1000", rtol=1e-9, atol=1e-12,
+               hint="e^x / (1 + e^x) is inf / inf = nan for large x: use a form that never divides inf by inf")
 rng = np.random.default_rng(2)
 x, dout = rng.normal(size=(4, 5)) * 2, rng.normal(size=(4, 5))
 out, cache = sigmoid_forward(x)
@@ -488,10 +519,18 @@ print(cu.check_gradient(lambda x_: np.sum(sigmoid_forward(x_)[0] * dout), x, dx,
 cu.check_close(dx, torch_grads(torch.sigmoid, [x], dout)[0], "dx vs torch.autograd", rtol=1e-9)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(109)
+_rng = hidden_rng(109)
 _x, _dout = _rng.normal(size=(6, 5)) * 3, _rng.normal(size=(6, 5))
+_x_big = _rng.choice([-1.0, 1.0], size=(4, 5)) * _rng.uniform(30.0, 1000.0, size=(4, 5))
+_x_big[0, :2] = [1000.0, -1000.0]
+report_call("forward for inputs up to +-1000; input left unchanged", lambda x: sigmoid_forward(x)[0], _x_big.copy(),
+            rtol=1e-9, atol=1e-12)
+report_call("backward for inputs up to +-1000, called twice; dout and cache left unchanged", sigmoid_backward,
+            _dout[:4].copy(), sigmoid_forward(_x_big.copy())[1], rtol=1e-9, atol=1e-12, own_inputs=True)
+report_call("backward called twice on one cache; dout and cache left unchanged", sigmoid_backward, _dout.copy(),
+            sigmoid_forward(_x.copy())[1], rtol=1e-9, own_inputs=True)
 report("forward on unseen inputs", lambda: sigmoid_forward(_x.copy())[0], rtol=1e-9)
 report("backward on unseen inputs", lambda: sigmoid_backward(_dout.copy(), sigmoid_forward(_x.copy())[1]),
        rtol=1e-9)
@@ -504,7 +543,9 @@ report_gradient("dx agrees with the numerical gradient", lambda v: np.sum(sigmoi
 #
 # $\texttt{out} = \tanh(x) = (e^{2x} - 1) / (e^{2x} + 1)$ (`np.tanh` computes it without
 # overflowing), and $\tanh'(x) = 1 - \tanh^2(x)$: again a formula in the output, so
-# $\texttt{dx} = \texttt{dout} \odot (1 - \texttt{out}^2)$.
+# $\texttt{dx} = \texttt{dout} \odot (1 - \texttt{out}^2)$. As for the sigmoid, the
+# hidden tests use inputs up to $\pm 1000$, where the formula with $e^{2x}$ gives
+# $\infty / \infty$ = `nan`: use `np.tanh`, or a form that only exponentiates $-2|x|$.
 #
 # ### Exercise 4: tanh forward and backward
 
@@ -530,10 +571,14 @@ def tanh_backward(dout: np.ndarray, cache: np.ndarray) -> np.ndarray:
 # %% tests="test_tanh" points=2
 out, cache = tanh_forward(np.array([0.0, 0.5, -1.0]))
 cu.check_close(out, [0.0, 0.46211716, -0.76159416], "tanh_forward",
-               hint="tanh(x) = (e^{2x} − 1) / (e^{2x} + 1), or simply np.tanh(x)")
+               hint="np.tanh(x) (the formula (e^{2x} − 1) / (e^{2x} + 1) overflows for large x)")
 cu.check_close(tanh_backward(np.ones(3), cache), [1.0, 0.78644773, 0.41997434], "tanh'(x) at 0, 0.5, −1",
                hint="tanh'(x) = 1 − tanh²(x): square the OUTPUT of the forward pass, not its input")
 rng = np.random.default_rng(3)
+out_big = tanh_forward(np.array([-1000.0, 1000.0]))[0]
+cu.check_finite(out_big, "tanh at ±1000")
+cu.check_close(out_big, [-1.0, 1.0], "tanh at ±1000",
+               hint="(e^{2x} − 1) / (e^{2x} + 1) is inf / inf = nan for large x: use np.tanh")
 x, dout = rng.normal(size=(3, 7)), rng.normal(size=(3, 7))
 out, cache = tanh_forward(x)
 dx = tanh_backward(dout, cache)
@@ -541,10 +586,18 @@ print(cu.check_gradient(lambda x_: np.sum(tanh_forward(x_)[0] * dout), x, dx, na
 cu.check_close(dx, torch_grads(torch.tanh, [x], dout)[0], "dx vs torch.autograd", rtol=1e-9)
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_call, report_gradient
 
-_rng = np.random.default_rng(113)
+_rng = hidden_rng(113)
 _x, _dout = _rng.normal(size=(5, 6)), _rng.normal(size=(5, 6))
+_x_big = _rng.choice([-1.0, 1.0], size=(3, 6)) * _rng.uniform(20.0, 1000.0, size=(3, 6))
+_x_big[0, :2] = [1000.0, -1000.0]
+report_call("forward for inputs up to +-1000; input left unchanged", lambda x: tanh_forward(x)[0], _x_big.copy(),
+            rtol=1e-9)
+report_call("backward for inputs up to +-1000, called twice; dout and cache left unchanged", tanh_backward,
+            _dout[:3].copy(), tanh_forward(_x_big.copy())[1], rtol=1e-9, atol=1e-12, own_inputs=True)
+report_call("backward called twice on one cache; dout and cache left unchanged", tanh_backward, _dout.copy(),
+            tanh_forward(_x.copy())[1], rtol=1e-9, own_inputs=True)
 report("forward on unseen inputs", lambda: tanh_forward(_x.copy())[0], rtol=1e-9)
 report("backward on unseen inputs", lambda: tanh_backward(_dout.copy(), tanh_forward(_x.copy())[1]), rtol=1e-9)
 report_gradient("dx agrees with the numerical gradient", lambda v: np.sum(tanh_forward(v)[0] * _dout),
@@ -731,9 +784,9 @@ def grad_of(v):
 print(cu.check_gradient(f_of, np.array([0.7, -1.2]), grad_of(np.array([0.7, -1.2])), name="∇f"))
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, report, report_gradient
 
-_rng = np.random.default_rng(127)
+_rng = hidden_rng(127)
 _p = _rng.normal(size=5)
 
 
@@ -770,8 +823,33 @@ def _twice(v):
     return np.array([leaf.grad for leaf in leaves])
 
 
-_v = np.array([0.8, -0.3, 0.45])
+def _relu_at_zero():
+    # relu's local gradient at exactly 0 is 0 (the docstring's rule), so only the x·2 path counts.
+    x = Value(0.0)
+    t = x.relu() * 3.0 + x * 2.0
+    t.backward()
+    return np.array([t.data, x.grad])
+
+
+def _same_node_twice(v):
+    # A node that is BOTH inputs of one operation: x·x and y + y.
+    x, y = Value(v[0]), Value(v[1])
+    t = x * x + (y + y) * x + (x * x).exp()
+    t.backward()
+    return np.array([t.data, x.grad, y.grad])
+
+
+def _order_respects_inputs(v):
+    order = _tangle(v)[0].topological_order()
+    position = {id(node): i for i, node in enumerate(order)}
+    return all(id(p) in position and position[id(p)] < position[id(n)] for n in order for p in n.inputs)
+
+
+_v = _rng.choice([-1.0, 1.0], size=3) * _rng.uniform(0.1, 1.0, size=3)
 report("the neuron on unseen numbers", lambda: _neuron_grads(_p), rtol=1e-9)
+report("relu at exactly 0 passes no gradient", _relu_at_zero, rtol=1e-12)
+report("one node used as both inputs of an operation", lambda: _same_node_twice(_v), rtol=1e-9)
+report("topological order puts every node after its inputs", lambda: _order_respects_inputs(_v), kind="equal")
 report("a tangled graph: value", lambda: _tangle_value(_v), rtol=1e-9)
 report("a tangled graph: gradients", lambda: _tangle_grads(_v), rtol=1e-9)
 report_gradient("gradients agree with the numerical gradient", _tangle_value, _tangle_grads, _v,
@@ -960,9 +1038,23 @@ for key, g_torch in zip(keys, torch_grads(torch_two_layer, [params[k] for k in k
                         "the weights also get 2·reg·W")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report, report_gradient
+from autograde.probe import hidden_rng, hidden_seed, report, report_call, report_gradient
 
-_params, _X, _y = small_net(131, D=6, H=9, C=5, N=11, scale=0.7)
+_params, _X, _y = small_net(hidden_seed(131), D=6, H=9, C=5, N=11, scale=0.7)
+
+
+def _flat_loss(params, X, y, reg):
+    loss, grads = two_layer_loss(params, X, y, reg)
+    return (float(loss),) + tuple(grads[k] for k in ["W1", "b1", "W2", "b2"])
+
+
+report_call("loss and gradients, called twice; params, X and y left unchanged", _flat_loss,
+            {k: v.copy() for k, v in _params.items()}, _X.copy(), _y.copy(), 0.05, rtol=1e-8)
+# Half the hidden units dead (large negative b1): their gradients must be exactly blocked.
+_dead = {**_params, "b1": np.where(np.arange(9) % 2 == 0, -50.0, _params["b1"])}
+report("half the hidden units dead", lambda: _flat_loss(_dead, _X, _y, 0.05), rtol=1e-8, atol=1e-12)
+report("one example, large scores", lambda: _flat_loss({k: 20 * v for k, v in _params.items()}, _X[:1], _y[:1], 0.0),
+       rtol=1e-8, atol=1e-12)
 report("loss on an unseen network", lambda: two_layer_loss(_params, _X, _y, reg=0.05)[0], rtol=1e-9)
 report("gradients on an unseen network",
        lambda: tuple(two_layer_loss(_params, _X, _y, reg=0.05)[1][k] for k in ["W1", "b1", "W2", "b2"]), rtol=1e-8)
@@ -992,6 +1084,20 @@ for _key in ["W1", "b1", "W2", "b2"]:
 # minibatch's loss. At the end of every epoch multiply the learning rate by `lr_decay`:
 # big steps first, smaller ones to settle.
 #
+# Precisely, because the hidden tests replay your loop step by step on small data (with
+# initial weights and a loss function of their own, so only the loop is judged) and
+# compare every recorded loss and the final parameters with the reference's:
+#
+# * the only draws from `rng` are one `rng.permutation(N)` at the start of every epoch;
+# * the minibatches of an epoch are `order[0:batch_size]`, `order[batch_size:2 * batch_size]`, ...;
+# * for each, call `two_layer_loss(params, X_batch, y_batch, reg)`, record the loss it
+#   returns (the loss *before* the step), then step all four parameters with the current `lr`;
+# * the first epoch uses `lr`, the second `lr * lr_decay`, the third `lr * lr_decay**2`, ...;
+# * leave `X` and `y` unchanged (index them, don't shuffle them in place).
+#
+# `init_two_layer` must use its `seed` (the same seed gives the same weights, another seed
+# other weights) and return arrays of the `dtype` asked for.
+#
 # ### Exercise 7: initialise and train
 
 # %% solution="train_two_layer"
@@ -1013,7 +1119,8 @@ def train_two_layer(X: np.ndarray, y: np.ndarray, hidden: int = 256, epochs: int
                     lr: float = 0.2, lr_decay: float = 0.5, reg: float = 0.0, seed: int = 0) -> tuple[dict, list[float]]:
     """Train the two-layer net by minibatch SGD. X: (N, D) float, y: (N,) ints in 0..C−1.
 
-    Returns (params, losses): the trained parameters and the loss of every minibatch.
+    Returns (params, losses): the trained parameters and the loss of every minibatch, measured
+    before that minibatch's step. Epoch e (from 0) steps with lr · lr_decay**e.
     """
     rng = np.random.default_rng(seed)
     params = init_two_layer(X.shape[1], hidden, int(y.max()) + 1, seed=seed, dtype=X.dtype)
@@ -1097,18 +1204,75 @@ print(f"full run: trained in {seconds:.1f} s, validation accuracy {val_acc:.3f} 
 assert val_acc > 0.8, f"validation accuracy {val_acc:.3f} after the full run: expected about 0.87"
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
-from autograde.probe import report
+from autograde.probe import hidden_rng, hidden_seed, report, report_call
 
-_p0 = init_two_layer(300, 200, 10, seed=5)
+_p0 = init_two_layer(300, 200, 10, seed=hidden_seed(5))
 report("init_two_layer: shapes", lambda: np.array([_p0[k].shape for k in ["W1", "W2"]] + [[_p0["b1"].size, _p0["b2"].size]]),
        kind="equal")
 report("init_two_layer: weight scale", lambda: np.array([_p0["W1"].std() * np.sqrt(300), _p0["W2"].std() * np.sqrt(200)]),
        rtol=0.05)
 report("init_two_layer: zero biases", lambda: np.concatenate([_p0["b1"], _p0["b2"]]), atol=1e-12)
-_rq = np.random.default_rng(137)
+_rq = hidden_rng(137)
 report("one loss per minibatch, the last one smaller",
        lambda: len(train_two_layer(_rq.normal(size=(600, 12)).astype(np.float32), _rq.integers(0, 3, size=600),
                                    hidden=8, epochs=2, batch_size=128)[1]), kind="equal")
+
+
+def _init_facts():
+    a, b = init_two_layer(20, 6, 3, seed=hidden_seed(138)), init_two_layer(20, 6, 3, seed=hidden_seed(138))
+    c = init_two_layer(20, 6, 3, seed=hidden_seed(139))
+    d = init_two_layer(20, 6, 3, seed=hidden_seed(138), dtype=np.float64)
+    keys = ["W1", "b1", "W2", "b2"]
+    return np.array([all(np.array_equal(a[k], b[k]) for k in keys), not np.array_equal(a["W1"], c["W1"]),
+                     all(a[k].dtype == np.float32 for k in keys), all(d[k].dtype == np.float64 for k in keys)])
+
+
+report("init_two_layer: same seed same weights, other seed other weights, the dtype asked for", _init_facts,
+       kind="equal")
+
+
+# The training loop, step by step, with the grader's own initial weights and loss (so only
+# the loop is judged): 40 unseen examples in minibatches of 16 (the third has 8), 3 epochs,
+# learning rate decayed after each epoch. Every loss and the final parameters must match.
+def _grader_init(D, H, C, seed=0, dtype=np.float32):
+    r = hidden_rng(140)
+    return {"W1": (0.5 * r.normal(size=(H, D))).astype(dtype), "b1": (0.1 * r.normal(size=H)).astype(dtype),
+            "W2": (0.5 * r.normal(size=(C, H))).astype(dtype), "b2": (0.1 * r.normal(size=C)).astype(dtype)}
+
+
+def _grader_loss(params, X, y, reg=0.0):
+    W1, b1, W2, b2 = params["W1"], params["b1"], params["W2"], params["b2"]
+    pre = X @ W1.T + b1
+    h = np.maximum(pre, 0)
+    S = h @ W2.T + b2
+    S = S - S.max(axis=1, keepdims=True)
+    logp = S - np.log(np.exp(S).sum(axis=1, keepdims=True))
+    n = len(y)
+    loss = -logp[np.arange(n), y].mean() + reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    dS = np.exp(logp)
+    dS[np.arange(n), y] -= 1
+    dS /= n
+    dh = (dS @ W2) * (pre > 0)
+    return float(loss), {"W1": dh.T @ X + 2 * reg * W1, "b1": dh.sum(axis=0),
+                         "W2": dS.T @ h + 2 * reg * W2, "b2": dS.sum(axis=0)}
+
+
+def _loop(X, y):
+    saved = init_two_layer, two_layer_loss
+    globals().update(init_two_layer=_grader_init, two_layer_loss=_grader_loss)
+    try:
+        params, losses = train_two_layer(X, y, hidden=5, epochs=3, batch_size=16, lr=0.3, lr_decay=0.5, reg=0.01,
+                                         seed=hidden_seed(141))
+    finally:
+        globals().update(init_two_layer=saved[0], two_layer_loss=saved[1])
+    return (np.asarray(losses, dtype=np.float64),) + tuple(np.asarray(params[k]) for k in ["W1", "b1", "W2", "b2"])
+
+
+_rl = hidden_rng(142)
+_X_loop = _rl.normal(size=(40, 6))
+_y_loop = np.concatenate([[0, 1, 2], _rl.integers(0, 3, size=37)])
+report_call("minibatch SGD with decay, step by step: every loss and the final parameters; X and y left unchanged",
+            _loop, _X_loop.copy(), _y_loop.copy(), rtol=1e-8, atol=1e-12)
 
 
 def _test_predictions():
