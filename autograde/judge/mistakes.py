@@ -37,7 +37,9 @@ def _distance(student: Any, signature: Any) -> float:
     if not a:
         return 0.0
     x, y = np.concatenate(a), np.concatenate(b)
-    return float(np.max(np.abs(x - y) / np.maximum(1e-12, np.abs(x) + np.abs(y)), initial=0.0))
+    with np.errstate(all="ignore"):  # inf and NaN results are compared too; equal ones are at distance 0
+        gap = np.where((x == y) | (np.isnan(x) & np.isnan(y)), 0.0, np.abs(x - y) / np.maximum(1e-12, np.abs(x) + np.abs(y)))
+    return float(np.nan_to_num(gap, nan=np.inf).max(initial=0.0))
 
 
 def _matches(kind: str, spec: dict, student: Any, signature: Any) -> bool:
