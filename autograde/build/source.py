@@ -95,7 +95,7 @@ def _nbgrader_metadata(cell: NotebookNode, path: Path, index: int) -> dict | Non
         if points is None or float(points) <= 0:
             raise SolutionFormatError(f"{path}: test cell {tests!r} needs points=N")
         if cell.source.count(HIDDEN_BEGIN) != 1:
-            raise SolutionFormatError(f"{path}: test cell {tests!r} needs exactly one hidden-tests block")
+            raise SolutionFormatError(f"{path}: test cell {tests!r} has no hidden tests block, or more than one; it needs exactly one")
         return {"grade": True, "grade_id": tests, "locked": True, "points": points,
                 "schema_version": 3, "solution": False}
     if points is not None:
