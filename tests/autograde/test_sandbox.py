@@ -271,14 +271,14 @@ def test_the_kernel_is_not_root_and_cannot_write_kernel_settings(secret_course):
         "import os\nfor path in ('/proc/sys/kernel/core_pattern', '/proc/sys/vm/drop_caches'):\n"
         "    try:\n        os.close(os.open(path, os.O_WRONLY)); print('writable', path)\n"
         "    except OSError as exc:\n        print('refused', exc.errno)",
-        "print([line.split()[1] for line in open('/proc/self/status') if line.startswith('NoNewPrivs')][0])",
+        "print(*[line.split()[1] for line in open('/proc/self/status') if line.startswith(('NoNewPrivs', 'CapEff'))])",
         "import os\nopen(os.path.expanduser('~/mine.txt'), 'w').write('ok'); open('/tmp/t.txt', 'w').write('ok');"
         " print('scratch writable')",
     ], strict(secret_course))
     assert report.stopped is None, report.stopped
     assert 0 not in [int(x) for x in out[0].split()], out[0]
     assert "writable" not in out[1] and out[1].count("refused") == 2, out[1]
-    assert out[2].strip() == "1"
+    assert out[2].split() == ["0000000000000000", "1"], out[2]  # no capabilities, no_new_privs
     assert out[3].strip() == "scratch writable"
 
 
