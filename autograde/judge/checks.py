@@ -17,6 +17,7 @@ import numpy as np
 from course_utils.gradcheck import rel_error
 
 from .labels import load_labels
+from .policy import check_policy
 from .sequence import check_causal
 
 
@@ -183,6 +184,7 @@ def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
 
 _KINDS = {"close": _check_close, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
 _KINDS["causal"] = check_causal  # sequence.py: a prediction must not depend on later characters
+_KINDS["policy"] = check_policy  # policy.py: the grader plays a CartPole policy from its weights, on secret seeds
 
 
 def judge_check(name: str, reference: dict, student_value: Any, profile: str) -> CheckResult:
