@@ -78,6 +78,17 @@ def _compare_close(student: Any, reference: Any, rtol: float, atol: float, exact
         return f"result{where} contains NaN or inf"
     if got.size == 0:
         return None
+    # Where the expected value is inf or NaN, only the same inf or a NaN agrees (arithmetic
+    # on inf gives NaN, which compares as "no difference" below); elsewhere, compare numbers.
+    special = ~np.isfinite(ref64)
+    if special.any():
+        same = (got64 == ref64) | (np.isnan(got64) & np.isnan(ref64))
+        if not same[special].all():
+            index = tuple(int(i) for i in np.argwhere(special & ~same)[0])
+            return f"result{where} is finite where inf or NaN was expected, or the reverse (first at index {index})"
+        got64, ref64 = np.where(special, 0.0, got64), np.where(special, 0.0, ref64)
+    if not np.all(np.isfinite(got64)):
+        return f"result{where} contains NaN or inf"
     if exact:
         wrong = got64 != ref64
         if wrong.any():

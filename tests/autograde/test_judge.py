@@ -201,3 +201,11 @@ def test_a_failed_visible_test_scores_zero_even_when_the_hidden_checks_pass():
     assert score == 0 and determine_grade(nbformat.from_dict({"cell_type": "code", "source": "", "metadata": {
         "nbgrader": {"grade": True, "points": 2, "grade_id": "t", "solution": False}}, "outputs": outputs}))[0] == 0
     assert "visible test failed" in outputs[0]["text"]
+
+
+def test_an_infinite_expected_value_is_matched_only_by_the_same_infinity():
+    ref = np.array([1.0, np.inf, np.nan])
+    spec = {"spec": {"rtol": 1e-6}, "value": ref}
+    assert judge_check("x", spec, ref.copy(), "cpu").passed
+    for wrong in ([1.0, 5.0, np.nan], [1.0, -np.inf, np.nan], [1.0, np.inf, 3.0], [2.0, np.inf, np.nan]):
+        assert not judge_check("x", spec, np.array(wrong), "cpu").passed, wrong
