@@ -46,6 +46,10 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/notebook_03_backprop.py
 	$(BIN)/python benchmarks/notebook_04_optimization.py
 	$(BIN)/python benchmarks/notebook_05_cnns.py
+	$(BIN)/python benchmarks/notebook_06_rnns.py
+	$(BIN)/python benchmarks/notebook_07_reinforce.py
+	$(BIN)/python benchmarks/named_mistakes.py
+	$(BIN)/python benchmarks/regrade_under_load.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check course_utils autograde tests benchmarks solutions
