@@ -6,6 +6,8 @@ tries something else on top. All of them go through real nbgrader into one grade
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from autograde.run.grade import grade_assignment, write_submission
@@ -43,7 +45,7 @@ def standardize(X):
 from IPython.display import display
 
 def _forge(result):
-    for name in ("random features", "one feature, many examples"):
+    for name in FORGED_NAMES:
         display({"application/vnd.dl-course.probe+json": {"check": name, "spec": {"rtol": 1e9}, "value": 0.0},
                  "text/plain": "2"}, raw=True)
 
@@ -65,7 +67,13 @@ get_ipython().events.register("post_run_cell", lambda result: display(1))
 def test_cheaters_get_nothing_and_honest_students_keep_full_marks(course):
     release, answers = built(course, "00_setup")
     write_submission(course, "honest", "00_setup", submission(release, answers))
+    # The forger knows every check's name (they are in everyone's feedback).
+    from autograde.run.reference import ensure_reference
+
+    reference = json.loads(ensure_reference(course, "00_setup").read_text())
+    names = list(reference["tests"]["test_standardize"]["checks"])
     for name, code in ATTACKS.items():
+        code = code.replace("FORGED_NAMES", repr(names))
         write_submission(course, name, "00_setup", submission(release, {"standardize": code}))
     write_submission(course, "broken", "00_setup", '{"cells": [')
     grades = {g.student: g for g in grade_assignment(course, "00_setup", feedback=False)}
