@@ -237,13 +237,21 @@ def bwrap_arguments(scratch: Path, policy: Policy, uid: int | None = None) -> li
                 out += ["--perms", "0755", "--dir", str(parent)]
         return out
 
+    binds, masked = dataset_files()
+    # When the interpreter (a venv in a checkout under /tmp, say) or a dataset lives under
+    # /tmp, /tmp must be a real directory holding those binds: a capped tmpfs of its own,
+    # mounted before them. Otherwise /tmp is a link into the kernel's home (one tmpfs).
+    tmp = Path("/tmp")
+    tmp_holds_binds = any(_is_under(target, tmp) for _, target in [*allowed_paths(), *binds])
+    if tmp_holds_binds:
+        args += ["--perms", "1777", "--size", str(limits.scratch), "--tmpfs", str(tmp)]
+        made.add(tmp)
     for source, target in allowed_paths():
         args += [*parents(target), "--ro-bind", str(source), str(target)]
     for name in SYSTEM_DIRS:  # merged /usr: /bin -> usr/bin and so on
         path = Path("/") / name
         if path.is_symlink():
             args += ["--symlink", os.readlink(path), str(path)]
-    binds, masked = dataset_files()
     for folder in masked:
         args += ["--tmpfs", str(folder)]
     for source, target in binds:
@@ -259,8 +267,10 @@ def bwrap_arguments(scratch: Path, policy: Policy, uid: int | None = None) -> li
                 args += ["--ro-bind", part, part]
     # Home and /tmp share one capped tmpfs; /dev/shm has its own small one.
     args += ["--perms", "1777", "--size", str(limits.scratch), "--tmpfs", KERNEL_HOME,
-             "--perms", "1777", "--dir", f"{KERNEL_HOME}/.tmp", "--symlink", f"{KERNEL_HOME.lstrip('/')}/.tmp", "/tmp",
-             "--perms", "1777", "--size", str(limits.shared_memory), "--tmpfs", "/dev/shm"]
+             "--perms", "1777", "--dir", f"{KERNEL_HOME}/.tmp"]
+    if not tmp_holds_binds:
+        args += ["--symlink", f"{KERNEL_HOME.lstrip('/')}/.tmp", "/tmp"]
+    args += ["--perms", "1777", "--size", str(limits.shared_memory), "--tmpfs", "/dev/shm"]
     made.update([Path(KERNEL_HOME), Path(KERNEL_HOME) / ".tmp", Path("/tmp")])
     args += [*parents(scratch), "--bind", str(scratch), str(scratch)]
     for name in ("passwd", "group"):
