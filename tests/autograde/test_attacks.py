@@ -19,13 +19,13 @@ import pytest
 from autograde.build.source import REPO_ROOT
 from autograde.report import export_csv, write_summary
 from autograde.run.grade import grade_assignment, read_grade, write_submission
-from autograde.run.sandbox import Limits, bwrap_problem
+from autograde.run.sandbox import Limits
 
-from .conftest import built, submission
+from .conftest import built, needs_bwrap, submission
 from .test_intake import tree_digest
 
 pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap unusable: {bwrap_problem()}")]
+              needs_bwrap]
 
 WRONG = "\ndef standardize(X):\n    return X - X.mean(axis=0)  # forgets to scale\n"
 # What an attacker writes once an escape worked: the right answer, so an escape shows up as points.

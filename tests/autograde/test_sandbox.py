@@ -21,11 +21,10 @@ from autograde.run.sandbox import (
     Policy,
     allowed_paths,
     bwrap_arguments,
-    bwrap_problem,
     default_hidden,
 )
 
-needs_bwrap = pytest.mark.skipif(bwrap_problem() is not None, reason=f"bubblewrap unusable: {bwrap_problem()}")
+from .conftest import needs_bwrap
 
 
 def run(cells: list[str], policy: Policy):
