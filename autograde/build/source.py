@@ -28,7 +28,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-NAME_PATTERN = re.compile(r"^\d\d_[a-z0-9_]+$")
+NAME_PATTERN = re.compile(r"^\d\d[a-z]?_[a-z0-9_]+$")  # 01b_knn sorts beside 01_linear_classifiers
 GENERATED_NOTICE = "<!-- Generated from solutions/{name}.py by `autograde build`; edit that file, not this one. -->"
 
 
@@ -63,9 +63,13 @@ def release_tag() -> str:
 
 def _setup_cells(name: str) -> list[NotebookNode]:
     repo, tag = repository(), release_tag()
+    # Both badges open the notebook of this release's tag, so a link in last term's syllabus
+    # keeps opening last term's notebook. Binder builds the repo from environment.yml.
     badge = (
         f"[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-        f"(https://colab.research.google.com/github/{repo}/blob/main/notebooks/{name}.ipynb)"
+        f"(https://colab.research.google.com/github/{repo}/blob/{tag}/notebooks/{name}.ipynb) "
+        f"[![Binder](https://mybinder.org/badge_logo.svg)]"
+        f"(https://mybinder.org/v2/gh/{repo}/{tag}?urlpath=lab/tree/notebooks/{name}.ipynb)"
     )
     setup = (
         f"# Setup. On Colab this installs the course helpers of release {tag} (Colab's own PyTorch is kept);\n"
