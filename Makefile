@@ -10,8 +10,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: lab test demo build check selfcheck bench lint clean
 
-$(STAMP): pyproject.toml
+# torch first, the build chosen by scripts/install-torch.sh: the CPU build on a Linux machine
+# without an NVIDIA GPU (PyPI's default bundles about 6 GB of CUDA libraries), PyPI's default
+# where `nvidia-smi` answers; PIP_CONSTRAINT naming torch (CI) or TORCH_INDEX_URL override it.
+$(STAMP): pyproject.toml scripts/install-torch.sh
 	$(PYTHON) -m venv $(VENV)
+	bash scripts/install-torch.sh $(BIN)/python
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
