@@ -52,6 +52,9 @@ class Mutant:
     find: str
     replace: str
     why: str
+    # Text the visible test's failure message must contain for this mistake: proves that the
+    # hint a student reads is the one for the mistake they made (checked by selfcheck).
+    hint: str | None = None
 
 
 @dataclass(frozen=True)

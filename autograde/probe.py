@@ -185,3 +185,12 @@ def report_call(check: str, fn: Callable[..., Any], *args: Any, own_inputs: bool
                            for a, b in zip(_array_leaves(args), before)), kind="equal", gate=True)
     else:
         report(f"{check}: inputs unchanged", lambda: tuple(_array_leaves(args)), kind="equal", gate=True)
+
+
+def report_choice(check: str, answer: Any) -> None:
+    """Hand a multiple-choice answer (a letter) to the grader, which compares it with the reference's.
+
+    The right letter is only in the reference solution's run, outside the student's kernel;
+    case and surrounding spaces do not matter.
+    """
+    report(check, lambda: answer.strip().lower() if isinstance(answer, str) else answer, kind="choice")

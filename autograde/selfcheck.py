@@ -23,6 +23,7 @@ class Expectation:
     student: str
     rule: str  # "full", "zero" or the grade_id that must lose points
     why: str = ""
+    hint: str | None = None  # text the visible test must show for this mistake
 
 
 @dataclass
@@ -48,7 +49,7 @@ def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
         mutated = fill_release(release, apply_mutant(answers, mutant))
         student = f"mutant-{mutant.name}"
         write_submission(course, student, name, nbformat.writes(mutated))
-        expectations.append(Expectation(student, mutant.test, mutant.why))
+        expectations.append(Expectation(student, mutant.test, mutant.why, mutant.hint))
     for variant in load_variants(solution.parent / "mutants" / f"{name}.toml"):
         student = f"variant-{variant.name}"
         write_submission(course, student, name, nbformat.writes(fill_release(release, apply_mutant(answers, variant))))
@@ -59,8 +60,9 @@ def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
 def _failure(expectation: Expectation, grade: Grade) -> str | None:
     if grade.error:
         return f"{grade.student}: not graded ({grade.error})"
-    if expectation.rule == "full" and grade.score < grade.max_score:
-        lost = [t for t, (s, m) in grade.tests.items() if s < m]
+    # Written answers (grade.manual) await a person's marks, so "full" means every autograded cell.
+    lost = [t for t, (s, m) in grade.tests.items() if s < m]
+    if expectation.rule == "full" and lost:
         who = "reference solution" if grade.student == "reference" else f"{grade.student} ({expectation.why})"
         return f"{who} lost points on {lost}"
     if expectation.rule == "zero" and grade.score > 0:
@@ -73,6 +75,35 @@ def _failure(expectation: Expectation, grade: Grade) -> str | None:
         if score >= max_score:
             return f"{grade.student} ({expectation.why}) kept full marks on {expectation.rule}"
     return None
+
+
+def _cell_text(cell) -> str:
+    """Everything a student reads under a cell: printed text and error messages."""
+    parts = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream":
+            parts.append(out.get("text", ""))
+        elif out.get("output_type") == "error":
+            parts += [out.get("ename", ""), out.get("evalue", "")]
+        else:
+            parts.append(str(out.get("data", {}).get("text/plain", "")))
+    return "\n".join(parts)
+
+
+def _hint_missing(course: Course, name: str, expectation: Expectation) -> str | None:
+    """The visible test's message for a mutant must contain the hint written for that mistake."""
+    graded = course.root / "autograded" / expectation.student / name / f"{name}.ipynb"
+    if not graded.exists():
+        return f"{expectation.student}: no graded notebook to read its hint from"
+    nb = nbformat.read(graded, as_version=4)
+    cells = [c for c in nb.cells if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == expectation.rule]
+    shown = _cell_text(cells[0]) if cells else ""
+    if expectation.hint.lower() in shown.lower():
+        return None
+    lines = [line.strip() for line in shown.splitlines() if line.strip()]
+    hints = [line for line in lines if line.startswith("Hint")] or lines[-2:] or ["nothing"]
+    return (f"{expectation.student} ({expectation.why}): its visible test should name the mistake with "
+            f"{expectation.hint!r}, but it shows: {' / '.join(hints)[:300]!r}")
 
 
 def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "cpu",
@@ -89,7 +120,8 @@ def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "c
         stop_after = {e.student: e.rule for e in expectations if e.rule not in ("full", "zero")}
         grades = grade_assignment(course, solution.stem, [e.student for e in expectations], profile, feedback=False,
                                   workers=workers or default_workers(), stop_after=stop_after)
-    failures = [f for e, g in zip(expectations, grades) if (f := _failure(e, g))]
+        failures = [f for e, g in zip(expectations, grades) if (f := _failure(e, g))]
+        failures += [f for e in expectations if e.hint and (f := _hint_missing(course, solution.stem, e))]
     return SelfcheckResult(solution.stem, grades, failures, time.perf_counter() - start)
 
 

@@ -5,6 +5,7 @@ scikit-learn and tqdm are imported by the functions that need them.
 """
 
 from .checks import (
+    check_choice,
     check_close,
     check_dtype_kind,
     check_equal,
@@ -56,6 +57,7 @@ from .gradcheck import (
     rel_error,
     sparse_gradient_check,
 )
+from .pending import needs_your_code
 from .text import CharVocab, NamesDataError, load_names, names_split, next_char_targets
 from .toy import line_inputs, line_targets, make_ring, make_spirals, make_three_modes, make_xor
 from .viz import plot_decision_regions, plot_line_fit, plot_loss_curve, show_images, show_templates
@@ -131,6 +133,9 @@ __all__ = [
     "check_close",
     "check_equal",
     "check_finite",
+    "check_choice",
+    # demo cells waiting for the student's code
+    "needs_your_code",
     # viz
     "show_images",
     "show_templates",

@@ -21,6 +21,7 @@ __all__ = [
     "check_close",
     "check_equal",
     "check_finite",
+    "check_choice",
 ]
 
 
@@ -220,3 +221,16 @@ def check_finite(value: Any, name: str) -> None:
     _fail([f"`{name}` contains {n_nan} NaN and {n_inf} infinite value(s){where}."],
           "common causes are exp() overflowing (subtract the row max before exp in softmax), "
           "log(0) (add a small epsilon or use log-softmax) and a learning rate that is too large.")
+
+
+def check_choice(answer: Any, options: str | Sequence[str], name: str) -> None:
+    """Assert that ``answer`` is one of ``options`` (a string of letters, or a list of strings).
+
+    Only the form is checked here: whether the choice is right is decided at grading,
+    outside the notebook.
+    """
+    allowed = list(options)
+    shown = ", ".join(f'"{o}"' for o in allowed)
+    if not isinstance(answer, str) or answer.strip().lower() not in [o.lower() for o in allowed]:
+        _fail([f"`{name}` should be one of {shown}; it is {answer!r}."],
+              f'set it to one letter in quotes, e.g. {name} = "{allowed[0]}"')

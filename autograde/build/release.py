@@ -53,6 +53,29 @@ def _name_the_task(cell) -> None:
         cell.metadata.nbgrader["checksum"] = compute_checksum(cell)
 
 
+_CHOICE_VARIABLE = re.compile(r"### BEGIN SOLUTION\s*\n\s*([A-Za-z_]\w*)\s*=")
+
+
+def _choice_variables(nb) -> dict[str, str]:
+    """grade_id -> the variable a ``choice_`` cell sets (its solution is one assignment)."""
+    found = {}
+    for cell in nb.cells:
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id", "")
+        if cell.cell_type == "code" and grade_id.startswith("choice_"):
+            match = _CHOICE_VARIABLE.search(cell.source)
+            if not match:
+                raise BuildError(f"choice cell {grade_id!r} must set one variable between BEGIN and END SOLUTION")
+            found[grade_id] = match.group(1)
+    return found
+
+
+def _blank_the_choice(cell, variable: str) -> None:
+    """A choice's stub sets the variable to None (its test then says what to write), not a raise."""
+    cell.source = _STUB.sub(lambda m: f"{m.group(1)}{variable} = None  # your answer: one letter in quotes", cell.source)
+    if "checksum" in cell.metadata.get("nbgrader", {}):
+        cell.metadata.nbgrader["checksum"] = compute_checksum(cell)
+
+
 def _render(nb) -> str:
     return json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -62,17 +85,22 @@ def build_assignment(course: Course, solution: Path) -> Path:
     name = solution.stem
     source = course.source_notebook(name)
     source.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.validate(nb := load_solution(solution))
-    salt_hidden_tests(nb, course.derived_seed("salt", name))
-    source.write_text(_render(nb))
+    nbformat.validate(source_nb := load_solution(solution))
+    salt_hidden_tests(source_nb, course.derived_seed("salt", name))
+    source.write_text(_render(source_nb))
     result = course.api().generate_assignment(name, force=True, create=True)
     if not result["success"]:
         raise BuildError(f"nbgrader generate_assignment failed for {name}:\n{result.get('log', '')}{result.get('error', '')}")
     release = course.release_notebook(name)
+    choices = _choice_variables(source_nb)
     nb = nbformat.read(release, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code" and is_solution(cell):
-            _name_the_task(cell)
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if grade_id in choices:
+                _blank_the_choice(cell, choices[grade_id])
+            else:
+                _name_the_task(cell)
     release.write_text(_render(nb))
     return release
 

@@ -6,7 +6,9 @@ Solutions are written as ``# %%`` cells with a compact marker in the cell header
   ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is replaced by a stub in the release;
 - ``# %% tests="test_linear_scores" points=2``: a locked, graded test cell: visible
   tests first, then ``### BEGIN HIDDEN TESTS`` ... ``### END HIDDEN TESTS``, which only
-  run at grading.
+  run at grading;
+- ``# %% [markdown] answer="explain_svm_loss_at_init" points=1``: a written answer,
+  graded by hand; the cell holds the model answer, the release an empty answer box.
 
 Every other cell is ordinary. This module expands the markers into nbgrader's
 cell metadata, so the nbgrader schema lives in exactly one place.
@@ -88,9 +90,18 @@ def _setup_cells(name: str) -> list[NotebookNode]:
 def _nbgrader_metadata(cell: NotebookNode, path: Path, index: int) -> dict | None:
     meta = cell.metadata
     solution, tests = meta.pop("solution", None), meta.pop("tests", None)
-    points = meta.pop("points", None)
-    if solution and tests:
-        raise SolutionFormatError(f"{path}: cell {index} is marked both solution and tests")
+    answer, points = meta.pop("answer", None), meta.pop("points", None)
+    if sum(map(bool, (solution, tests, answer))) > 1:
+        raise SolutionFormatError(f"{path}: cell {index} has more than one of solution, tests and answer")
+    if answer:
+        # A written answer, graded by hand in formgrader: the source holds the model answer,
+        # nbgrader's release replaces the whole cell with "YOUR ANSWER HERE".
+        if cell.cell_type != "markdown" or not cell.source.strip():
+            raise SolutionFormatError(f"{path}: answer cell {answer!r} must be a markdown cell holding the model answer")
+        if points is None or float(points) <= 0:
+            raise SolutionFormatError(f"{path}: answer cell {answer!r} needs points=N")
+        return {"grade": True, "grade_id": answer, "locked": False, "points": points,
+                "schema_version": 3, "solution": True}
     if solution:
         if cell.cell_type != "code" or "### BEGIN SOLUTION" not in cell.source:
             raise SolutionFormatError(f"{path}: solution cell {solution!r} needs ### BEGIN/END SOLUTION")

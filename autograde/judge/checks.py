@@ -193,7 +193,14 @@ def _check_metric(student, reference, spec, profile) -> tuple[bool, str]:
     return True, message
 
 
-_KINDS = {"close": _check_close, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
+def _check_choice(student, reference, spec, profile) -> tuple[bool, str]:
+    # The message never names the right letter: feedback goes back to students.
+    if not isinstance(student, str):
+        return False, "the answer is not a letter"
+    return (True, "right answer") if student == reference else (False, f"{student!r} is not the right answer")
+
+
+_KINDS = {"close": _check_close, "choice": _check_choice, "equal": _check_equal, "gradient": _check_gradient, "metric": _check_metric}
 _KINDS["causal"] = check_causal  # sequence.py: a prediction must not depend on later characters
 _KINDS["policy"] = check_policy  # policy.py: the grader plays a CartPole policy from its weights, on secret seeds
 

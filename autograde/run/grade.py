@@ -40,12 +40,19 @@ class Grade:
     assignment: str
     score: float = 0.0
     max_score: float = 0.0
-    tests: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max)
+    tests: dict[str, tuple[float, float]] = field(default_factory=dict)  # grade_id -> (score, max), autograded
+    # Written answers graded by hand in formgrader: grade_id -> (score, or None until marked, max).
+    manual: dict[str, tuple[float | None, float]] = field(default_factory=dict)
     profile: str = "cpu"
     error: str | None = None  # why it was not graded (refused, or grading failed)
     notes: list[str] = field(default_factory=list)  # what the grader repaired or why the run stopped
     skipped: bool = False  # unchanged since it was last graded, so not graded again
     stats: dict = field(default_factory=dict)  # execution figures: seconds, kernel start, peak memory
+
+    @property
+    def manual_pending(self) -> float:
+        """Points of written answers nobody has marked yet (formgrader's manual grading)."""
+        return sum(m for s, m in self.manual.values() if s is None)
 
 
 def submitted_students(course: Course, assignment: str) -> list[str]:
@@ -67,7 +74,11 @@ def read_grade(course: Course, assignment: str, student: str, profile: str) -> G
         grade.score, grade.max_score = float(submission.score), float(submission.max_score)
         for notebook in submission.notebooks:
             for cell_grade in notebook.grades:
-                grade.tests[cell_grade.name] = (float(cell_grade.score), float(cell_grade.max_score))
+                if cell_grade.cell.cell_type == "markdown":
+                    marked = cell_grade.manual_score
+                    grade.manual[cell_grade.name] = (None if marked is None else float(marked), float(cell_grade.max_score))
+                else:
+                    grade.tests[cell_grade.name] = (float(cell_grade.score), float(cell_grade.max_score))
     return grade
 
 
@@ -231,6 +242,8 @@ def _assignment_table(grades: list[Grade]) -> str:
     for g in grades:
         cells = [f"{g.tests[t][0]:g}/{g.tests[t][1]:g}" if t in g.tests else "-" for t in tests]
         total = f"{g.score:g}/{g.max_score:g}" if g.error is None else f"error: {g.error}"
+        if g.error is None and (pending := g.manual_pending):
+            total += f" ({pending:g} to mark by hand)"
         rows.append([g.student, *cells, total, g.profile])
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     line = lambda r: "  ".join(str(v).ljust(w) for v, w in zip(r, widths)).rstrip()
