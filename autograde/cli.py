@@ -103,6 +103,20 @@ def _cmd_selfcheck(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def _cmd_walk(args: argparse.Namespace) -> int:
+    from .build.walk import walk_notebooks
+
+    ok = True
+    for walk in walk_notebooks(args.notebooks or None):
+        counts = walk.counts()
+        print(f"{walk.notebook}: {counts['stub']} stub and {counts['test']} test errors (expected), "
+              f"{counts['other']} elsewhere; {walk.seconds:.0f} s")
+        for error in walk.unexpected:
+            print(f"  cell {error.index} ({error.first_line}): {error.error}")
+        ok &= not walk.unexpected
+    return 0 if ok else 1
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
@@ -156,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("notebooks", nargs="*", help="notebooks to check (default all)")
     p.add_argument("--profile", choices=["cpu", "gpu"], default="cpu")
     p.set_defaults(func=_cmd_selfcheck)
+
+    p = sub.add_parser("walk", help="run released notebooks as a student who has written nothing yet, "
+                       "and list errors outside the stubs and their tests")
+    p.add_argument("notebooks", nargs="*", help="only these (default all)")
+    p.set_defaults(func=_cmd_walk)
 
     p = sub.add_parser("demo", help="build the course and grade sample submissions into a SQLite gradebook")
     p.add_argument("notebooks", nargs="*", help="only these notebooks (default all)")
