@@ -194,3 +194,14 @@ def test_sparse_gradient_check() -> None:
     wrong[7, 11] = 5.0
     with pytest.raises(AssertionError, match=r"\(7, 11\)"):
         sparse_gradient_check(f, W, wrong, num_checks=W.size)
+
+
+def test_a_healthy_check_shows_its_real_relative_error_and_the_scale():
+    # A correct float64 gradient agrees to about 1e-9, not exactly: the student should see that figure
+    # (it used to print 0.00e+00, since differences within atol counted as zero).
+    x = np.random.default_rng(0).normal(size=(6, 5))
+    report = check_gradient(lambda v: (v ** 3).sum(), x, 3 * x ** 2)
+    assert report.passed and 0 < report.rel_error < 1e-7
+    assert f"{report.rel_error:.1e}" in str(report) and "1e-2 or more means a bug" in str(report)
+    with pytest.raises(AssertionError, match="FAILED, relative error"):
+        check_gradient(lambda v: (v ** 3).sum(), x, 3 * x ** 2 + 1e-3)
