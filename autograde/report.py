@@ -168,7 +168,19 @@ def summary_data(course: Course, assignment: str, grades: list[Grade]) -> dict:
         "notes": {g.student: g.notes for g in grades if g.notes},
         "flagged": flagged_results(course, graded),
         "mistakes": class_mistakes(course, assignment, graded),
+        # Written answers await a person in formgrader; until then they count 0 in "scores".
+        "manual": {"answers": sorted({a for g in graded for a in g.manual}),
+                   "unmarked": sum(1 for g in graded for s, _ in g.manual.values() if s is None),
+                   "points_unmarked": sum(g.manual_pending for g in graded)},
     }
+
+
+def _manual_note(manual: dict) -> str:
+    if not manual["unmarked"]:
+        return ""
+    return (f"<p><b>{manual['unmarked']} written answers ({manual['points_unmarked']:g} points) await marking</b> "
+            f"in formgrader ({html.escape(', '.join(manual['answers']))}); until then they count 0 in the scores "
+            "below. Each answer cell of the source notebook holds a model answer to mark against.</p>")
 
 
 def write_summary(course: Course, assignment: str, grades: list[Grade]) -> Path:
@@ -202,6 +214,7 @@ def write_summary(course: Course, assignment: str, grades: list[Grade]) -> Path:
 tr:nth-child(even){{background:#f3f3f3}}</style></head><body>
 <h1>{e(assignment)}: grading summary</h1>
 <p>{data['graded']} graded, {len(data['refused'])} refused; mean score {mean:.2f} of {data['max_score']:g}.</p>
+{_manual_note(data["manual"])}
 <h2>Score distribution</h2>{plot}
 <h2>Pass rate per test</h2><table><tr><th>test</th><th>full marks</th></tr>{rows}</table>
 <h2>Most common failures of hidden checks</h2>
