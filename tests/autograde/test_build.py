@@ -54,11 +54,17 @@ def test_release_hides_solutions_and_hidden_tests_and_names_each_task(course, so
     assert "BEGIN SOLUTION" not in text and "HIDDEN TESTS" not in text and "autograde.probe" not in text
     secret = {c.metadata.nbgrader["grade_id"]: _solution_only_lines(c.source) for c in source.cells if is_solution(c)}
     for cell in release.cells:
-        if is_solution(cell):
+        if is_solution(cell) and cell.cell_type == "markdown":  # a written answer: an empty box
+            assert cell.source.strip() == "YOUR ANSWER HERE", cell.source
+        elif is_solution(cell):
+            grade_id = cell.metadata.nbgrader["grade_id"]
             released = {line.strip() for line in cell.source.splitlines()}
-            leaked = secret[cell.metadata.nbgrader["grade_id"]] & released
+            leaked = secret[grade_id] & released
             assert not leaked, f"reference code leaked into the release: {leaked}"
-            assert 'raise NotImplementedError("Implement ' in cell.source
+            if grade_id.startswith("choice_"):  # the choice starts empty; its test says what to write
+                assert "= None  # your answer: one letter in quotes" in cell.source, cell.source
+            else:
+                assert 'raise NotImplementedError("Implement ' in cell.source
     for cell in release.cells:
         assert not cell.get("outputs"), "the release must not carry outputs"
     assert "colab.research.google.com/github/" in release.cells[1].source
@@ -76,7 +82,11 @@ def test_every_graded_function_has_at_least_three_mutants(solution):
     tests = {c.metadata.nbgrader["grade_id"] for c in nb.cells if is_grade(c)}
     mutants = load_mutants(solution.parent / "mutants" / f"{solution.stem}.toml")
     for cell in cells:
-        assert sum(m.cell == cell for m in mutants) >= 3, f"{solution.stem}: {cell} has fewer than 3 mutants"
+        if cell.startswith("explain_"):
+            continue  # a written answer, marked by hand
+        # A choice has one wrong letter to prove its check with; a function, at least three real bugs.
+        wanted = 1 if cell.startswith("choice_") else 3
+        assert sum(m.cell == cell for m in mutants) >= wanted, f"{solution.stem}: {cell} has fewer than {wanted} mutants"
     assert {m.test for m in mutants} <= tests
 
 
