@@ -20,6 +20,7 @@ except ImportError:  # Python 3.10
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 INSTALL_TORCH = ROOT / "scripts" / "install-torch.sh"
@@ -187,3 +188,108 @@ def test_system_deps_as_root_with_apt_get_installs_what_is_missing(tmp_path):
     run = _system_deps(path, tmp_path)
     assert run.returncode == 0, run.stderr
     assert log.read_text().splitlines() == ["update -qq", f"install -y -qq {' '.join(ALL_PARTS)}"]
+
+
+# ---- environment.yml (conda and Binder) agrees with pyproject.toml -----------------------------
+
+# conda-forge's name for a PyPI package, where they differ.
+CONDA_NAME = {"torch": "pytorch"}
+
+
+def _pyproject() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _environment() -> dict:
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
+
+
+def _conda_and_pip(env: dict) -> tuple[dict[str, str], list[str]]:
+    conda, pip = {}, []
+    for dep in env["dependencies"]:
+        if isinstance(dep, dict):
+            pip += dep["pip"]
+            continue
+        match = re.fullmatch(r"([A-Za-z0-9_.-]+)\s*(.*)", dep)
+        conda[match.group(1).lower()] = match.group(2).replace(" ", "")
+    return conda, pip
+
+
+def _repo2docker_sees_local(line: str) -> bool:
+    """repo2docker's rule (utils.is_local_pip_requirement): after a short flag, a path starting with '.'.
+    Only then does it copy the repository before installing environment.yml, so `-e .` can work."""
+    line = line.split("#", 1)[0].strip()
+    if line.startswith("-"):
+        parts = line.split(None, 1)
+        line = parts[1] if len(parts) > 1 else ""
+    return line.startswith(".") or "file://" in line
+
+
+def test_environment_yml_lists_exactly_pyprojects_dependencies_with_the_same_bounds():
+    from packaging.requirements import Requirement
+
+    project = _pyproject()["project"]
+    wanted = [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["lab"]]
+    conda, pip = _conda_and_pip(_environment())
+    pip_reqs = {Requirement(line).name.lower(): Requirement(line) for line in pip if not line.startswith("-")}
+    problems = []
+    for req in wanted:
+        name = req.name.lower()
+        if name in pip_reqs:
+            if str(pip_reqs[name]) != str(req):
+                problems.append(f"pip section has {pip_reqs.pop(name)}, pyproject.toml {req}")
+            else:
+                pip_reqs.pop(name)
+        elif CONDA_NAME.get(name, name) in conda:
+            if req.extras:
+                problems.append(f"{req} has extras conda cannot install: put it in the pip section")
+            spec = conda.pop(CONDA_NAME.get(name, name))
+            if spec != str(req.specifier):
+                problems.append(f"conda has {CONDA_NAME.get(name, name)}{spec}, pyproject.toml {req}")
+        else:
+            problems.append(f"{req} (pyproject.toml) is missing from environment.yml")
+    conda.pop("python")
+    conda.pop("pip")
+    problems += [f"environment.yml has {n}{s}, which pyproject.toml does not list" for n, s in conda.items()]
+    problems += [f"pip section has {r}, which pyproject.toml does not list" for r in pip_reqs.values()]
+    assert not problems, "\n".join(problems)
+
+
+def test_environment_yml_installs_this_checkout_with_the_grader_and_a_supported_python():
+    from packaging.specifiers import SpecifierSet
+
+    env = _environment()
+    conda, pip = _conda_and_pip(env)
+    assert conda["python"].lstrip("=") in SpecifierSet(_pyproject()["project"]["requires-python"])
+    local = [line for line in pip if line.startswith("-")]
+    assert local == ["-e .[grader]"], local
+    assert _repo2docker_sees_local(local[0])
+    assert not _repo2docker_sees_local('-e ".[grader]"'), "the rule above is repo2docker's: quotes hide the '.'"
+    assert env["channels"] == ["conda-forge"]
+
+
+def test_binder_builds_from_the_root_environment_yml():
+    """repo2docker reads binder/ (or .binder/) instead of the root when either exists: none may shadow it."""
+    for folder in ("binder", ".binder"):
+        assert not (ROOT / folder).exists(), f"{folder}/ would make Binder ignore the root environment.yml"
+    # Another environment file at the root would be read before or beside environment.yml.
+    for other in ("requirements.txt", "Pipfile", "setup.py", "runtime.txt", "Dockerfile"):
+        assert not (ROOT / other).exists(), f"{other} changes what repo2docker builds"
+    postbuild = ROOT / "postBuild"
+    if postbuild.exists():
+        assert os.access(postbuild, os.X_OK) or postbuild.read_text().startswith("#!")
+
+
+def test_every_release_notebook_has_a_binder_badge_that_opens_itself():
+    import json
+
+    repo = _pyproject()["tool"]["autograde"]["repository"]
+    tag = "v" + _pyproject()["project"]["version"]
+    notebooks = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert notebooks
+    for path in notebooks:
+        text = "".join("".join(c["source"]) for c in json.loads(path.read_text())["cells"][:3])
+        links = re.findall(r"\(https://mybinder\.org/v2/gh/([^/]+/[^/]+)/([^?]+)\?urlpath=lab/tree/([^)]+)\)", text)
+        assert links, f"{path.name} has no Binder badge"
+        assert links[0] == (repo, tag, f"notebooks/{path.name}"), (path.name, links[0])
+        assert (ROOT / links[0][2]).exists()
