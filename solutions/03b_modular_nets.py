@@ -1137,14 +1137,14 @@ with cu.needs_your_code():
               f"gap {gaps[keep]:.3f}")
     print(f"({dropout_seconds:.1f} s for both runs)")
     val_change = histories[0.5]["val_acc"][-1] - histories[1.0]["val_acc"][-1]
-    assert gaps[0.5] < gaps[1.0] - 0.04, "the text says dropout narrows the gap by more than 4 points"
+    assert gaps[0.5] < 0.7 * gaps[1.0], "the text says dropout makes the gap much narrower (about half)"
     assert histories[0.5]["train_acc"][-1] < histories[1.0]["train_acc"][-1] - 0.04, \
         "the text says dropout lowers the training accuracy"
     assert abs(val_change) < 0.02, "the text says the validation accuracy hardly changes"
 
 # %% [markdown]
 # Without dropout the network fits the 1,000 training images almost perfectly and the gap to
-# validation is wide; with dropout it is about half as wide. Look at *how* it narrows,
+# validation is wide; with dropout it is much narrower (about half as wide, here). Look at *how* it narrows,
 # though: the training accuracy drops, and the validation accuracy stays where it was (within
 # two points). On this small problem and this short run, dropout makes the network fit the
 # training set less; it does not make it better on new images. Dropout earns its reputation
