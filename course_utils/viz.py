@@ -68,23 +68,36 @@ def _grid(n: int, ncols: int, cell: float = 1.4) -> tuple[Figure, np.ndarray]:
 
 
 def show_images(images: Any, labels: Any = None, class_names: Sequence[str] | None = None,
-                ncols: int = 8, cmap: str = "gray", title: str | None = None) -> Figure:
+                ncols: int = 8, cmap: str = "gray", title: str | None = None,
+                true_labels: Any = None) -> Figure:
     """A grid of images. images: (N, H, W), (N, H, W, 3) or (N, C, H, W); uint8 or float.
 
     labels: (N,) ints, shown as titles (through class_names when given).
+    true_labels: (N,) ints; when given, ``labels`` are read as a model's guesses and each
+    title shows both, "guess / true:", in red where they differ (a gallery of mistakes).
     """
     images = _to_hwc(as_numpy(images))
     labels_arr = None if labels is None else as_numpy(labels).reshape(-1)
-    if labels_arr is not None and len(labels_arr) != len(images):
-        raise ValueError(f"{len(images)} images but {len(labels_arr)} labels")
-    fig, axes = _grid(len(images), ncols)
+    true_arr = None if true_labels is None else as_numpy(true_labels).reshape(-1)
+    if true_arr is not None and labels_arr is None:
+        raise ValueError("true_labels needs labels (the guesses) to compare with")
+    for name, arr in (("labels", labels_arr), ("true labels", true_arr)):
+        if arr is not None and len(arr) != len(images):
+            raise ValueError(f"{len(images)} images but {len(arr)} {name}")
+
+    def name_of(label: Any) -> str:
+        return class_names[int(label)] if class_names is not None else str(label)
+
+    fig, axes = _grid(len(images), ncols, cell=1.4 if true_arr is None else 1.6)
     for i, (ax, image) in enumerate(zip(axes, images, strict=False)):  # spare axes stay blank
         ax.imshow(_display_range(image), cmap=cmap if image.ndim == 2 else None,
                   vmin=0.0, vmax=1.0, interpolation="nearest")
-        if labels_arr is not None:
-            label = labels_arr[i]
-            text = class_names[int(label)] if class_names is not None else str(label)
-            ax.set_title(text, fontsize=8)
+        if true_arr is not None:
+            wrong = int(labels_arr[i]) != int(true_arr[i])
+            ax.set_title(f"guess: {name_of(labels_arr[i])}\ntrue: {name_of(true_arr[i])}", fontsize=8,
+                         color="C3" if wrong else "black")
+        elif labels_arr is not None:
+            ax.set_title(name_of(labels_arr[i]), fontsize=8)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -76,13 +76,24 @@ def mse_loss_and_grad(theta: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[
 
 # %% tests="test_mse_loss_and_grad" points=2
 # Visible tests. By hand: with theta = (1, 0) the residuals on these three points are
-# (1-1, 2-3, 3-2) = (0, -1, 1), so L = (0 + 1 + 1) / 3 and the gradient follows.
+# (1-1, 2-3, 3-2) = (0, -1, 1), so L = (0 + 1 + 1) / 3 and dL/dθ1 = (2/3)(0·1 − 1·2 + 1·3) = 2/3.
 x_hand, y_hand = np.array([1.0, 2.0, 3.0]), np.array([1.0, 3.0, 2.0])
 loss, dtheta = mse_loss_and_grad(np.array([1.0, 0.0]), x_hand, y_hand)
-cu.check_close(loss, 2 / 3, "loss", hint="average the squared residuals over the n examples")
+cu.check_close(y_hand, [1.0, 3.0, 2.0], "y after the call",
+               hint="your function wrote into y: compute the residual as a new array, never y -= ...")
+cu.check_close(loss, 2 / 3, "loss", hint="average the squared residuals over the n examples (np.mean)")
 cu.check_shape(dtheta, (2,), "dtheta")
-cu.check_close(dtheta, [2 * (0 - 2 + 3) / 3, 2 * (0 - 1 + 1) / 3], "dtheta",
-               hint="dL/dθ1 = (2/n) Σ r_i x_i and dL/dθ2 = (2/n) Σ r_i, with r_i = θ1 x_i + θ2 − y_i")
+# What the usual slips give for dL/dθ1 here, so that the hint names yours.
+slips = {2.0: "you SUMMED over the 3 examples: average them (the 1/n in (2/n) Σ r_i x_i)",
+         -2 / 3: "the sign is flipped: the residual is prediction minus target, r_i = θ1 x_i + θ2 − y_i",
+         1 / 3: "the derivative of the square brings a factor 2: (2/n) Σ r_i x_i"}
+cu.check_close(dtheta[0], 2 / 3, "dL/dθ1",
+               hint=next((h for v, h in slips.items() if np.isclose(dtheta[0], v)),
+                         "dL/dθ1 = (2/n) Σ r_i x_i, with r_i = θ1 x_i + θ2 − y_i"))
+# dL/dθ2 = (2/n) Σ r_i is 0 above; at theta = (0, 0) every residual is −y_i, so it is −2 · mean(y) = −4.
+_, dtheta0 = mse_loss_and_grad(np.zeros(2), x_hand, y_hand)
+cu.check_close(dtheta0[1], -4.0, "dL/dθ2 at theta = (0, 0)",
+               hint="the second entry is the gradient for the bias θ2: (2/n) Σ r_i (every residual counts once)")
 # A numerical gradient (centred differences) must agree with yours everywhere.
 theta0 = np.array([0.3, -0.7])
 cu.check_gradient(lambda t: mse_loss_and_grad(t, x_train, y_train)[0], theta0,
@@ -152,10 +163,16 @@ def fit_line(x: np.ndarray, y: np.ndarray, lr: float = 0.05, epochs: int = 10,
 # Visible tests: the data above came from the line y = 2x − 1 plus noise.
 theta_fit, losses = fit_line(x_train, y_train, lr=0.05, epochs=20)
 cu.check_shape(theta_fit, (2,), "theta")
+n_batches = int(np.ceil(len(x_train) / 64))  # 4 minibatches per epoch: 64, 64, 64 and 8
+cu.check_equal(len(losses), 20 * n_batches, "number of recorded losses (20 epochs)",
+               hint="one loss per minibatch: loop over ALL the minibatches of each epoch"
+               if len(losses) <= 20 else "don't skip the last, smaller minibatch: range(0, len(x), batch_size)")
+cu.check_equal(bool(losses[-1] < losses[0]), True, "the last minibatch loss is below the first",
+               hint="step AGAINST the gradient: θ ← θ − η ∇L (a + climbs the loss)")
+cu.check_equal(bool(theta_fit[1] != 0.0), True, "theta[1] (the bias) moved from 0",
+               hint="update both parameters: theta = theta - lr * dtheta, the bias θ2 included")
 cu.check_close(theta_fit, [2.0, -1.0], "fitted theta", atol=0.25,
-               hint="check the sign of the update (θ ← θ − η ∇L) and that both parameters are updated")
-cu.check_equal(len(losses), 20 * int(np.ceil(len(x_train) / 64)), "number of recorded losses",
-               hint="record one loss per minibatch, and don't skip the last, smaller minibatch")
+               hint="the fit should land near the true line y = 2x − 1: check the learning-rate step")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
 from autograde.probe import hidden_rng, hidden_seed, report, report_call
@@ -204,24 +221,31 @@ report("held-out error after training", _eval_predictions, metric="mse", labels=
 # downhill on it. Noise in the minibatches makes the walk wobble.
 
 # %%
-theta_fit, losses = fit_line(x_train, y_train, lr=0.05, epochs=20)
-path = [np.zeros(2)]
-for epochs in range(1, 21):
-    path.append(fit_line(x_train, y_train, lr=0.05, epochs=epochs)[0])
-path = np.array(path)
+with cu.needs_your_code():
+    theta_fit, losses = fit_line(x_train, y_train, lr=0.05, epochs=20)
+    path = [np.zeros(2)]
+    for epochs in range(1, 21):
+        path.append(fit_line(x_train, y_train, lr=0.05, epochs=epochs)[0])
+    path = np.array(path)
 
-t1, t2 = np.meshgrid(np.linspace(-1, 4, 120), np.linspace(-3, 2, 120))
-surface = np.array([[mse_loss_and_grad(np.array([a, b]), x_train, y_train)[0] for a, b in zip(r1, r2)]
-                    for r1, r2 in zip(t1, t2)])
-fig, axes = plt.subplots(1, 3, figsize=(15, 4))
-cu.plot_line_fit(x_train, y_train, theta_fit, ax=axes[0])
-axes[0].set_title("data space")
-axes[1].contour(t1, t2, np.log(surface), levels=25)
-axes[1].plot(path[:, 0], path[:, 1], "o-", color="C3", ms=3)
-axes[1].set(xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", title="parameter space: log loss, path per epoch")
-cu.plot_loss_curve(losses, ax=axes[2])
-axes[2].set_title("minibatch loss")
-plt.show()
+    t1, t2 = np.meshgrid(np.linspace(-1, 4, 120), np.linspace(-3, 2, 120))
+    surface = np.array([[mse_loss_and_grad(np.array([a, b]), x_train, y_train)[0] for a, b in zip(r1, r2)]
+                        for r1, r2 in zip(t1, t2)])
+    path_loss = [mse_loss_and_grad(theta, x_train, y_train)[0] for theta in path]
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    cu.plot_line_fit(x_train, y_train, theta_fit, ax=axes[0])
+    axes[0].set_title("data space")
+    axes[1].contour(t1, t2, np.log(surface), levels=25)
+    axes[1].plot(path[:, 0], path[:, 1], "o-", color="C3", ms=3)
+    axes[1].set(xlabel=r"$\theta_1$", ylabel=r"$\theta_2$", title="parameter space: log loss, path per epoch")
+    cu.plot_loss_curve(losses, ax=axes[2])
+    axes[2].set_title("minibatch loss")
+    plt.show()
+    # The text's claims: the walk goes downhill, to the bottom of the bowl.
+    print(f"loss at θ = (0, 0): {path_loss[0]:.2f}; after 1 epoch: {path_loss[1]:.2f}; "
+          f"after 20: {path_loss[-1]:.3f} (lowest on the grid: {surface.min():.3f})")
+    assert path_loss[-1] < 0.1 * path_loss[0], "the walk should end far below where it starts"
+    assert path_loss[-1] < surface.min() + 0.05, "the walk should end near the bottom of the bowl"
 
 # %% [markdown]
 # ## 3. Images are arrays of numbers
@@ -283,8 +307,15 @@ b_ex = np.array([1.1, 3.2, -1.2])
 x_ex = np.array([[56.0, 231.0, 24.0, 2.0]])
 S = linear_scores(x_ex, W_ex, b_ex)
 cu.check_shape(S, (1, 3), "linear_scores(x, W, b)", hint="one row per example, one column per class: X @ W.T")
+# What the usual slips give here, so that the hint names yours.
+slips = {"the bias b is missing: S = X @ W.T + b (61.95 for the third score is the score before b_3)":
+         [[-97.9, 434.7, 61.95]],
+         "the bias is subtracted: S = X @ W.T + b, with a plus": [[-99.0, 431.5, 63.15]],
+         "every score got the SUM of the biases: add each class's own b[c] (X @ W.T + b broadcasts it)":
+         [[-94.8, 437.8, 65.05]]}
 cu.check_close(S, [[-96.8, 437.9, 60.75]], "scores of the worked example",
-               hint="did you add the bias b? (61.95 instead of 60.75 means b was forgotten)")
+               hint=next((h for h, v in slips.items() if np.allclose(S, v)),
+                         "S[i, c] = Σ_d X[i, d] W[c, d] + b[c]: check the product X @ W.T and the bias"))
 # Linearity: scaling the input scales the scores (when b = 0).
 S2 = linear_scores(3 * x_ex, W_ex, np.zeros(3))
 cu.check_close(S2, 3 * linear_scores(x_ex, W_ex, np.zeros(3)), "f(3x) with b = 0")
@@ -333,7 +364,12 @@ def fold_bias(W: np.ndarray, b: np.ndarray) -> np.ndarray:
 # %% tests="test_bias_trick" points=2
 X1 = append_ones(x_ex)
 cu.check_shape(X1, (1, 5), "append_ones(x)")
-cu.check_close(X1, [[56.0, 231.0, 24.0, 2.0, 1.0]], "append_ones(x)", hint="the ones go in the LAST column")
+cu.check_close(X1[:, :4], x_ex, "the first four columns of append_ones(x)",
+               hint="keep x as it is and put the ones AFTER it, in the last column")
+cu.check_close(X1[:, 4], [1.0], "the last column of append_ones(x)", hint="append ONES (np.ones), not zeros")
+# Inputs with fractions (pixels scaled to [0, 1]) must keep them.
+cu.check_close(append_ones(np.array([[0.25, 0.5]])), [[0.25, 0.5, 1.0]], "append_ones([[0.25, 0.5]])",
+               hint="keep the input's dtype (dtype=X.dtype for the ones): converting to int drops the fractions")
 W1 = fold_bias(W_ex, b_ex)
 cu.check_shape(W1, (3, 5), "fold_bias(W, b)")
 cu.check_close(X1 @ W1.T, linear_scores(x_ex, W_ex, b_ex), "append_ones(x) @ fold_bias(W, b).T",
@@ -350,6 +386,29 @@ report("fold_bias with one class", lambda: fold_bias(_W[:1].copy(), _b[:1].copy(
 report("the trick reproduces the scores",
        lambda: append_ones(_X.copy()) @ fold_bias(_W.copy(), _b.copy()).T, rtol=1e-9)
 report("append_ones on a single column", lambda: append_ones(np.arange(3.0)[:, None]), rtol=1e-12)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Question.** For CIFAR-10 ($D = 3072$ pixel values, $C = 10$ classes), what is the shape of
+# the folded weight matrix $\tilde W = [\,W \mid b\,]$, and how many numbers does the
+# classifier learn?
+# (a) $10 \times 3072$: 30,720 numbers, the bias is free;
+# (b) $10 \times 3073$: 30,730 numbers, one bias per class;
+# (c) $11 \times 3072$: 33,792 numbers, the bias is an extra class.
+# Set `bias_trick_answer` to "a", "b" or "c".
+
+# %% solution="choice_bias_trick_shape"
+### BEGIN SOLUTION
+bias_trick_answer = "b"
+### END SOLUTION
+
+# %% tests="test_choice_bias_trick_shape" points=1
+cu.check_choice(bias_trick_answer, "abc", "bias_trick_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", bias_trick_answer)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -370,8 +429,12 @@ def predict(X: np.ndarray, W: np.ndarray, b: np.ndarray) -> np.ndarray:
 # %% tests="test_predict" points=1
 labels = predict(np.vstack([x_ex, [[0.0, 0.0, 0.0, 100.0]]]), W_ex, b_ex)
 cu.check_shape(labels, (2,), "predict(X, W, b)", hint="one label per example: take the argmax along axis=1")
+cu.check_dtype_kind(labels, "i", "predict(X, W, b)")
 cu.check_equal(labels, [1, 0], "predicted labels",
-               hint="the label is the INDEX of the largest score (np.argmax), not the score itself")
+               hint="the label is the index of the LARGEST score: np.argmax, not np.argmin")
+# A blank image: every score is its bias, so the class with the largest b wins (b_2 = 3.2).
+cu.check_equal(predict(np.zeros((1, 4)), W_ex, b_ex), [1], "predicted label of a blank image",
+               hint="the bias is part of the score: predict from linear_scores(X, W, b)")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
 from autograde.probe import hidden_rng, report, report_call
@@ -383,6 +446,28 @@ report_call("labels for unseen inputs; arguments left unchanged", predict, _X.co
 report("the bias decides (zero weights)", lambda: predict(_X[:3], np.zeros((4, 6)), np.array([0.0, 2.0, 1.0, -1.0])),
        kind="equal")
 report("labels when examples outnumber classes by one", lambda: predict(_X[:5], _W, _b), kind="equal")
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Question.** Your classifier has $b = 0$, and you double the brightness of an image,
+# $x \to 2x$. What happens to its predicted class?
+# (a) it stays the same: every score doubles, so the largest stays the largest;
+# (b) it may change: the scores change by different amounts;
+# (c) it becomes the class that had the lowest score.
+# Set `scaled_image_answer` to "a", "b" or "c".
+
+# %% solution="choice_scaled_image"
+### BEGIN SOLUTION
+scaled_image_answer = "a"
+### END SOLUTION
+
+# %% tests="test_choice_scaled_image" points=1
+cu.check_choice(scaled_image_answer, "abc", "scaled_image_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", scaled_image_answer)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -400,14 +485,16 @@ report("labels when examples outnumber classes by one", lambda: predict(_X[:5], 
 # %%
 X_tr, y_tr = cu.load_fashion_mnist("train", flatten=True)
 X_va, y_va = cu.load_fashion_mnist("val", flatten=True)
-Xt = append_ones(X_tr / 255.0)  # (N, 785)
-Y = np.eye(10)[y_tr]  # one-hot targets, (N, 10)
-W_tilde = np.linalg.solve(Xt.T @ Xt + 1.0 * np.eye(Xt.shape[1]), Xt.T @ Y).T  # (10, 785)
-W_ls, b_ls = W_tilde[:, :-1], W_tilde[:, -1]
-accuracy = np.mean(predict(X_va / 255.0, W_ls, b_ls) == y_va)
-print(f"validation accuracy of the least-squares linear classifier: {accuracy:.3f}")
-cu.show_templates(W_ls, (28, 28), class_names=cu.FASHION_MNIST_CLASSES)
-plt.show()
+with cu.needs_your_code():
+    Xt = append_ones(X_tr / 255.0)  # (N, 785)
+    Y = np.eye(10)[y_tr]  # one-hot targets, (N, 10)
+    W_tilde = np.linalg.solve(Xt.T @ Xt + 1.0 * np.eye(Xt.shape[1]), Xt.T @ Y).T  # (10, 785)
+    W_ls, b_ls = W_tilde[:, :-1], W_tilde[:, -1]
+    pred_va = predict(X_va / 255.0, W_ls, b_ls)
+    accuracy = np.mean(pred_va == y_va)
+    print(f"validation accuracy of the least-squares linear classifier: {accuracy:.3f}")
+    cu.show_templates(W_ls, (28, 28), class_names=cu.FASHION_MNIST_CLASSES)
+    plt.show()
 
 # %% [markdown]
 # Some templates are recognisable (trousers, bags, the outline of a shoe). Each class gets
@@ -415,17 +502,40 @@ plt.show()
 # or the right, a horse facing either way in CIFAR-10) gets a blurred average of them all,
 # like a two-headed horse. That is the first limit of a linear model.
 #
+# Which images does it get wrong? Below are the first misclassified validation images,
+# each with the classifier's guess and the true class. About half of all its mistakes
+# are confusions among the four garments worn on the upper body (T-shirt/top, pullover,
+# coat, shirt): one template each cannot tell apart shapes this similar.
+
+# %%
+with cu.needs_your_code():
+    wrong = np.flatnonzero(pred_va != y_va)
+    upper_body = [0, 2, 4, 6]  # T-shirt/top, pullover, coat, shirt
+    among_upper = np.mean(np.isin(y_va[wrong], upper_body) & np.isin(pred_va[wrong], upper_body))
+    print(f"{len(wrong)} of {len(y_va)} validation images are misclassified; "
+          f"{among_upper:.0%} of those mistakes confuse two upper-body garments")
+    assert 0.4 <= among_upper <= 0.6, f"the text says about half; it is {among_upper:.0%}"
+    cu.show_images(X_va[wrong[:16]].reshape(-1, 28, 28), pred_va[wrong[:16]], cu.FASHION_MNIST_CLASSES,
+                   true_labels=y_va[wrong[:16]], title="misclassified: the guess, then the true class")
+    plt.show()
+
+# %% [markdown]
 # **Geometric.** Each score $w_c^\top x + b_c$ is a linear function of $x$; the boundary
 # between two classes, where their scores are equal, is a **hyperplane**. In 2-D it is a
-# line. Drag the sliders: the weights turn the line, the bias shifts it. Try to separate
-# the two iris species (petal length and width, standardised) perfectly.
+# line. Drag the sliders: the weights turn the line, the bias shifts it. The widget starts
+# with a line that splits the two iris species (petal length and width, standardised) no
+# better than a coin: move it until it separates them perfectly.
 
 # %%
 X_iris, y_iris = cu.load_iris("train")
 two = y_iris < 2
-X2 = X_iris[two][:, 2:4]
+X2, y2 = X_iris[two][:, 2:4], y_iris[two]
 X2 = (X2 - X2.mean(axis=0)) / X2.std(axis=0)
-cu.linear_boundary_widget(X2, y_iris[two])
+start = dict(w1=1.0, w2=-1.0, b=0.0)
+# The text's claims: the start does not separate the species, and some line does (this one).
+assert cu.linear_accuracy(X2, y2, **start) < 0.6, "the widget should start far from a separating line"
+assert cu.linear_accuracy(X2, y2, 1.0, 1.0, 0.0) == 1.0, "a line should separate the two species"
+cu.linear_boundary_widget(X2, y2, **start)
 
 # %% [markdown]
 # ## 8. What a line cannot do
@@ -446,13 +556,31 @@ def least_squares_classifier(X, y):
     return Wt[:, :-1], Wt[:, -1]
 
 
-fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
-for ax, (title, make) in zip(axes, [("XOR", cu.make_xor), ("ring", cu.make_ring), ("three modes", cu.make_three_modes)]):
-    X_hard, y_hard = make(n=400, seed=0)
-    W_h, b_h = least_squares_classifier(X_hard, y_hard)
-    cu.plot_decision_regions(lambda P: predict(P, W_h, b_h), X_hard, y_hard, ax=ax)
-    ax.set_title(f"{title}: accuracy {np.mean(predict(X_hard, W_h, b_h) == y_hard):.2f}")
-plt.show()
+with cu.needs_your_code():
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.5))
+    for ax, (title, make) in zip(axes, [("XOR", cu.make_xor), ("ring", cu.make_ring),
+                                        ("three modes", cu.make_three_modes)]):
+        X_hard, y_hard = make(n=400, seed=0)
+        W_h, b_h = least_squares_classifier(X_hard, y_hard)
+        cu.plot_decision_regions(lambda P: predict(P, W_h, b_h), X_hard, y_hard, ax=ax)
+        hard_accuracy = np.mean(predict(X_hard, W_h, b_h) == y_hard)
+        ax.set_title(f"{title}: accuracy {hard_accuracy:.2f}")
+        # Two balanced classes: 0.5 is a coin toss. The text says the line fails on each.
+        assert hard_accuracy < 0.7, f"{title}: a line should do little better than chance, not {hard_accuracy:.2f}"
+    plt.show()
+
+# %% [markdown]
+# **Question.** No line separates XOR in the plane $(x_1, x_2)$. Which *one* new feature,
+# computed from $x_1$ and $x_2$, makes it separable by a threshold, and why? (Two or three
+# sentences.)
+
+# %% [markdown] answer="explain_xor_feature" points=1
+# *Model answer.* The product $x_1 x_2$. It is positive exactly in the first and third
+# quadrants (both coordinates of the same sign) and negative in the second and fourth, so
+# the threshold $x_1 x_2 = 0$ separates the two classes: a linear classifier on the feature
+# $x_1 x_2$ (or on $(x_1, x_2, x_1 x_2)$) gets XOR right. (Accept any feature whose sign
+# gives the quadrant pair, e.g. $\operatorname{sign}(x_1)\operatorname{sign}(x_2)$, with
+# that reason; a feature without the reason earns half.)
 
 # %% [markdown]
 # ### Feature transforms
@@ -462,9 +590,10 @@ plt.show()
 #
 # $$ r = \sqrt{x^2 + y^2}, \qquad \theta = \operatorname{atan2}(y, x) \in (-\pi, \pi] . $$
 #
-# In $(r, \theta)$ the class depends on $r$ alone: the ring becomes a vertical band,
-# and measuring the distance from the middle of the band, $|r - 1.5|$, a single threshold
-# (a line) separates the classes.
+# In $(r, \theta)$ the class depends on $r$ alone: the ring becomes a vertical band. One
+# more step, measuring the distance from the middle of the band, $d = |r - 1.5|$, and the
+# ring is exactly the points with $d \le 0.5$: a single threshold, that is a straight line
+# in the plane $(d, \theta)$, separates the classes perfectly.
 #
 # ### Exercise 6: polar features
 #
@@ -482,11 +611,18 @@ def polar_features(P: np.ndarray) -> np.ndarray:
 
 
 # %% tests="test_polar_features" points=1
-F = polar_features(np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0], [0.0, -1.0]]))
+P_hand = np.array([[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0], [0.0, -1.0]])
+F = polar_features(P_hand)
 cu.check_shape(F, (4, 2), "polar_features(P)", hint="stack r and θ as two COLUMNS: np.stack([r, theta], axis=1)")
+cu.check_close(P_hand, [[1.0, 0.0], [0.0, 2.0], [-3.0, 0.0], [0.0, -1.0]], "P after the call",
+               hint="your function wrote into P: return a new array (np.stack) instead of filling P's columns")
 cu.check_close(F[:, 0], [1.0, 2.0, 3.0, 1.0], "the radius column", hint="r is the square root of x² + y²")
+cu.check_close(F[:, 1][0], 0.0, "the angle of (1, 0)", atol=1e-12,
+               hint="np.arctan2 takes y FIRST: np.arctan2(P[:, 1], P[:, 0])")
+cu.check_close(F[:, 1][2], np.pi, "the angle of (−3, 0)",
+               hint="np.arctan(y / x) loses the quadrant (it gives 0 here): use np.arctan2(y, x)")
 cu.check_close(F[:, 1], [0.0, np.pi / 2, np.pi, -np.pi / 2], "the angle column",
-               hint="use np.arctan2(y, x): y first, and it handles every quadrant")
+               hint="points below the origin have negative angles: θ(0, −1) = −π/2, as np.arctan2 gives")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
 from autograde.probe import hidden_rng, report, report_call
@@ -499,17 +635,32 @@ report("points near the origin", lambda: polar_features(_rng.normal(size=(5, 2))
 ### END HIDDEN TESTS
 
 # %%
-X_ring, y_ring = cu.make_ring(n=400, seed=0)
-F_ring = polar_features(X_ring)
-F_band = np.stack([np.abs(F_ring[:, 0] - 1.5), F_ring[:, 1]], axis=1)
-W_r, b_r = least_squares_classifier(F_band, y_ring)
-fig, axes = plt.subplots(1, 2, figsize=(10, 4))
-axes[0].scatter(F_ring[:, 0], F_ring[:, 1], c=y_ring, cmap="coolwarm", s=10)
-axes[0].set(xlabel="r", ylabel="θ", title="the ring in polar coordinates: a band")
-cu.plot_decision_regions(lambda P: predict(P, W_r, b_r), F_band, y_ring, ax=axes[1])
-axes[1].set(xlabel="|r − 1.5|", ylabel="θ",
-            title=f"linear in (|r − 1.5|, θ): accuracy {np.mean(predict(F_band, W_r, b_r) == y_ring):.2f}")
-plt.show()
+with cu.needs_your_code():
+    X_ring, y_ring = cu.make_ring(n=400, seed=0)
+    F_ring = polar_features(X_ring)
+    F_band = np.stack([np.abs(F_ring[:, 0] - 1.5), F_ring[:, 1]], axis=1)  # (d, θ)
+    # The threshold as a linear classifier on (d, θ): score_ring = 0.5 − d against score_other = 0.
+    W_t, b_t = np.array([[0.0, 0.0], [-1.0, 0.0]]), np.array([0.0, 0.5])
+    threshold_accuracy = np.mean(predict(F_band, W_t, b_t) == y_ring)
+    W_r, b_r = least_squares_classifier(F_band, y_ring)
+    ls_accuracy = np.mean(predict(F_band, W_r, b_r) == y_ring)
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    axes[0].scatter(F_ring[:, 0], F_ring[:, 1], c=y_ring, cmap="coolwarm", s=10)
+    axes[0].set(xlabel="r", ylabel="θ", title="the ring in polar coordinates: a band")
+    cu.plot_decision_regions(lambda P: predict(P, W_t, b_t), F_band, y_ring, ax=axes[1])
+    axes[1].set(xlabel="d = |r − 1.5|", ylabel="θ", title=f"the line d = 0.5: accuracy {threshold_accuracy:.2f}")
+    cu.plot_decision_regions(lambda P: predict(P, W_r, b_r), F_band, y_ring, ax=axes[2])
+    axes[2].set(xlabel="d = |r − 1.5|", ylabel="θ", title=f"least squares on (d, θ): accuracy {ls_accuracy:.2f}")
+    plt.show()
+    # The text's claims, computed: the threshold separates perfectly; least squares comes close.
+    assert threshold_accuracy == 1.0, f"the line d = 0.5 should separate the ring exactly, not {threshold_accuracy}"
+    assert 0.85 < ls_accuracy < 1.0, f"least squares should come close without separating, not {ls_accuracy:.2f}"
+
+# %% [markdown]
+# The middle panel is the promised line. Least squares, on the right, lands close but misses
+# a few points: it minimises the squared distance of the scores to the targets 0 and 1, not
+# the number of mistakes, and points far from the boundary pull its line around. Choosing a
+# loss that counts what we care about is the subject of the next notebook.
 
 # %% [markdown]
 # ## Summary

@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from course_utils.viz import (
@@ -49,6 +50,21 @@ def test_show_images_colour_channels_first_and_flat() -> None:
     np.testing.assert_allclose(_shown(show_images(wide))[0], [[0.0, 0.25], [0.5, 1.0]])
     with pytest.raises(ValueError, match="2 images but 3 labels"):
         show_images(flat, [0, 1, 2])
+
+
+def test_show_images_with_true_labels_shows_guess_and_truth() -> None:
+    X = np.zeros((3, 4, 4), dtype=np.uint8)
+    names = ["cat", "dog", "bird"]
+    fig = show_images(X, [1, 2, 0], names, true_labels=[1, 0, 0])
+    axes = [ax for ax in fig.axes if ax.images]
+    assert [ax.get_title() for ax in axes] == ["guess: dog\ntrue: dog", "guess: bird\ntrue: cat",
+                                               "guess: cat\ntrue: cat"]
+    red = to_rgba("C3")
+    assert [to_rgba(ax.title.get_color()) == red for ax in axes] == [False, True, False]
+    with pytest.raises(ValueError, match="3 images but 2 true labels"):
+        show_images(X, [1, 2, 0], true_labels=[1, 0])
+    with pytest.raises(ValueError, match="needs labels"):
+        show_images(X, true_labels=[1, 0, 0])
 
 
 def test_show_templates_drops_bias_and_scales_each_row() -> None:
