@@ -28,9 +28,13 @@ lab: $(STAMP)
 
 # System packages first (bubblewrap, chromium, Fashion-MNIST): installed where root and apt
 # allow it, otherwise one message naming each missing part. CI runs exactly this.
+# Two test processes (pytest-xdist): much of the suite waits on kernels, servers and the
+# browser, and on two cores two lanes ran the quick tests 2.2x sooner. The longest tests start
+# first (tests/conftest.py). TEST_WORKERS=0 runs everything in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	bash scripts/system-deps.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 demo: $(STAMP)
 	$(BIN)/autograde demo

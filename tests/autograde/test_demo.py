@@ -12,6 +12,7 @@ from autograde.course import COURSE_ID, Course
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a safety net: two test lanes share the cores (see tests/conftest.py)
 def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
     root = tmp_path / "demo"
     # Three notebooks keep CI short; `make demo` grades them all.

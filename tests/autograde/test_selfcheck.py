@@ -11,6 +11,7 @@ from autograde.selfcheck import Expectation, _failure, selfcheck
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # a safety net: two test lanes share the cores (see tests/conftest.py)
 @pytest.mark.parametrize("solution", solution_paths(), ids=lambda p: p.stem)
 def test_selfcheck_passes(solution):
     result = selfcheck(solution)
