@@ -56,7 +56,7 @@ def test_the_guides_exist_and_every_block_is_marked_sensibly():
         for block in found:
             assert block.mark in ("", "slow") or re.fullmatch(r"not run: \S.{10,}", block.mark), block.mark
         not_run = [b for b in found if b.mark.startswith("not run")]
-        assert len(not_run) <= 1, f"{doc}: too many commands that are never run: {not_run}"
+        assert len(not_run) <= 2, f"{doc}: too many commands that are never run: {not_run}"
         assert sum(b.mark == "" for b in found) >= 2, f"{doc}: almost nothing runs in the fast test"
     # Other shell fences would escape this test: every shell command is in a bash block.
     for doc in GUIDES:
