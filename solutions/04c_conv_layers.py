@@ -102,8 +102,9 @@ def torch_grads(f, inputs, dout):
 # with **every** filter in one NumPy call. `np.tensordot(window, w, axes=([1, 2, 3],
 # [1, 2, 3]))` sums over the channel, row and column axes and returns an $(N, F)$ array,
 # to which you add `b`; `np.einsum("nckl,fckl->nf", window, w)` is the same. (Looping
-# over examples and filters too would be correct, but about a hundred times slower, and
-# section 5 trains a network with your layer.)
+# over examples and filters too would be correct, but it makes one small NumPy call per
+# example, filter and position instead of one per position: far slower, and section 5
+# trains a network with your layer.)
 #
 # 1. Compute $H'$ and $W'$ with the formula above.
 # 2. Pad only the two spatial axes: `np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))`.
@@ -845,10 +846,10 @@ with cu.needs_your_code():
 # gradients as PyTorch's. The untrained network starts at a loss near
 # $\ln 10 \approx 2.3$, that of a uniform guess over 10 classes; after only 40 steps on
 # 1,000 images its last 10 minibatches average below 1.2, and it is right on more than
-# 70 % of 2,000 validation images it never saw. PyTorch's layers did the same work many times faster: they run compiled
-# loops (and, for large inputs, turn the convolution into one big matrix product). Notebook
-# 05 does that last trick in NumPy, **im2col**, and from then on uses PyTorch's layers to
-# build and train real CNNs.
+# 70 % of 2,000 validation images it never saw. PyTorch's layers did the same work faster
+# (the times are printed above): they run compiled loops and, for large inputs, turn the
+# convolution into one big matrix product. Notebook 05 does that last trick in NumPy,
+# **im2col**, and from then on uses PyTorch's layers to build and train real CNNs.
 #
 # ## Summary
 #
