@@ -34,6 +34,7 @@ first = np.random.rand(3)
 cu.seed_everything(0)
 again = np.random.rand(3)
 print(first, again, "identical:", np.array_equal(first, again))
+assert np.array_equal(first, again), "the same seed must give the same numbers"
 
 # %% [markdown]
 # ## 2. How the exercises work
@@ -93,14 +94,33 @@ def standardize(X: np.ndarray) -> np.ndarray:
 
 
 # %% tests="test_standardize" points=1
-# Visible tests: a tiny example you can check by hand.
-X_small = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 60.0]])
+# Visible tests: a tiny example you can check by hand. The columns are (1, 3, 5) and
+# (11, 13, 15): means 3 and 13, and the same σ = √(8/3) ≈ 1.633, so both become
+# (−1.22, 0, 1.22).
+X_small = np.array([[1.0, 11.0], [3.0, 13.0], [5.0, 15.0]])
 Z = standardize(X_small)
+cu.check_close(X_small, [[1.0, 11.0], [3.0, 13.0], [5.0, 15.0]], "X after standardize(X)",
+               hint="your function wrote into X (X -= ...): return a new array, (X - mu) / sigma")
 cu.check_shape(Z, (3, 2), "standardize(X)")
+# Each usual slip leaves a recognisable trace in Z, so the hint can name yours.
 cu.check_close(Z.mean(axis=0), [0.0, 0.0], "column means of standardize(X)", atol=1e-12,
-               hint="subtract each column's mean (axis=0), not the mean of the whole array")
-cu.check_close(Z.std(axis=0), [1.0, 1.0], "column standard deviations of standardize(X)",
-               hint="divide by the standard deviation (X.std(axis=0)), not the variance")
+               hint="each ROW of your result has mean 0: average over the examples, X.mean(axis=0), not over "
+                    "the features (axis=1)" if np.allclose(Z.mean(axis=1), 0) else
+                    "the whole array has mean 0 but its columns do not: subtract each column's own mean, "
+                    "X.mean(axis=0), not X.mean()" if np.isclose(Z.mean(), 0) else
+                    "subtract each column's mean before dividing: (X − μ) / σ")
+stds = Z.std(axis=0)
+cu.check_close(stds, [1.0, 1.0], "column standard deviations of standardize(X)",
+               hint="you divided by the sample standard deviation (ddof=1, N − 1); the formula divides by N, "
+                    "as X.std(axis=0) does" if np.allclose(stds, np.sqrt(2 / 3)) else
+                    "divide by the standard deviation σ, not the variance σ²" if np.allclose(stds, 1 / np.sqrt(8 / 3))
+                    else "divide each column by its own standard deviation over the examples (axis=0)")
+cu.check_close(Z, [[-1.2247449, -1.2247449], [0.0, 0.0], [1.2247449, 1.2247449]], "standardize(X)", atol=1e-6)
+# A feature far from zero: values 1e8 + (1, 3, 5), the same spread as the first column.
+Z_far = standardize(1e8 + np.array([[1.0], [3.0], [5.0]]))
+cu.check_close(Z_far, [[-1.2247449], [0.0], [1.2247449]], "standardize(1e8 + [1, 3, 5])", atol=1e-6,
+               hint="compute σ from the centred values, as X.std does: E[x²] − E[x]² subtracts two numbers "
+                    "near 1e16 and loses every digit of the variance")
 print("All visible tests passed.")
 ### BEGIN HIDDEN TESTS
 from autograde.probe import hidden_rng, report, report_call
@@ -117,6 +137,39 @@ report("only two examples", lambda: standardize(_rng.normal(size=(2, 5))), rtol=
 report("float32 features", lambda: standardize(_rng.normal(2.0, 3.0, size=(30, 3)).astype(np.float32)),
        rtol=1e-4, atol=1e-5)
 ### END HIDDEN TESTS
+
+# %% [markdown]
+# **Question.** `X` holds 500 examples of 3 features, shape `(500, 3)`. What is the shape of
+# `X.mean(axis=0)`, the mean your `standardize` subtracts?
+# (a) `(500,)`: one mean per example; (b) `(3,)`: one mean per feature; (c) `()`: a single
+# number. Set `mean_axis_answer` to "a", "b" or "c".
+
+# %% solution="choice_mean_axis"
+### BEGIN SOLUTION
+mean_axis_answer = "b"
+### END SOLUTION
+
+# %% tests="test_choice_mean_axis" points=1
+cu.check_choice(mean_axis_answer, "abc", "mean_axis_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", mean_axis_answer)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Question.** One feature has the same value in every example (say, a pixel that is
+# black in every image). What does `standardize` return for that column, and what would you
+# do about it? (Two or three sentences.)
+
+# %% [markdown] answer="explain_constant_column" points=1
+# *Model answer.* Its standard deviation is 0 and so is every centred value, so the column
+# becomes 0 / 0 = NaN (NumPy warns about an invalid value), and the NaNs then spread into
+# every score and loss computed from it. A constant feature carries no information, so
+# either drop it, or divide by a safe scale instead, such as $\max(\sigma, \varepsilon)$
+# or 1 where $\sigma = 0$ (which leaves the column at 0), as scikit-learn's
+# `StandardScaler` does.
 
 # %% [markdown]
 # ## 4. Datasets
