@@ -1709,8 +1709,9 @@ report("each step's gradient is that of its own minibatch (14 steps)", _gradient
 # ### The real thing
 #
 # Your Adam in your `RuleOptimizer`, 8 epochs on all 55,000 images, with the settings the
-# grader asks for (about a minute on a laptop CPU). The data is loaded again here, so that
-# this run is the same whatever the cells above did to `X_train`.
+# grader asks for (under half a minute on one CPU core; the cell prints the time). The data
+# is loaded again here, so that this run is the same whatever the cells above did to
+# `X_train`.
 
 # %%
 with cu.needs_your_code():
