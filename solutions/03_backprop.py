@@ -1521,9 +1521,9 @@ def random_search(trials: list[dict], X_train: np.ndarray, y_train: np.ndarray, 
 
 # %% [markdown]
 # The search: 12 trials, each a network of 64 hidden units trained for 2 epochs on 10,000
-# training images (a fixed amount of work, about a tenth of the full run's), judged on the
-# 5,000 validation images. Some learning rates are too large and the training diverges: NumPy
-# would warn about the overflow, and those warnings are silenced here.
+# training images (a fixed amount of work, about a third of the full run's), judged on the
+# 5,000 validation images. The largest learning rates can make a training run diverge; NumPy
+# would then warn about overflows, and those warnings are silenced here.
 
 # %%
 SEARCH = {"hidden": 64, "epochs": 2, "batch_size": 100, "lr_decay": 0.5, "seed": 0}
