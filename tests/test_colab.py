@@ -57,9 +57,15 @@ def colab(tmp_path_factory):
 
     # A copy of this checkout stands in for github.com/<repo>@<tag> (pip builds a local path in place).
     checkout = home / "checkout"
-    shutil.copytree(ROOT, checkout, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "work", "notebooks", "tests", "benchmarks", "solutions", "*.egg-info",
-        "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis"))
+    top_level = {".git", ".venv", "build", "work", "notebooks", "tests", "benchmarks", "solutions",
+                 ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # build/ only at the top: autograde/build is part of the package
+        skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+        return skip | (top_level & set(names) if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, checkout, ignore=ignore)
 
     # google.colab exists and is imported when the kernel starts, as on Colab.
     fake = home / "fake-colab"

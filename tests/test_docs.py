@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,9 +66,14 @@ def test_the_guides_exist_and_every_block_is_marked_sensibly():
 
 
 def _copy_of_the_repository(dest: Path) -> Path:
-    shutil.copytree(ROOT, dest, symlinks=True, ignore=shutil.ignore_patterns(
-        ".git", ".venv", "build", "work", "*.egg-info", "__pycache__", ".pytest_cache", ".ruff_cache",
-        ".hypothesis"))
+    top_level = {".git", ".venv", "build", "work", ".pytest_cache", ".ruff_cache", ".hypothesis"}
+
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        # build/ and work/ only at the top: autograde/build is the package that builds the release
+        skip = {n for n in names if n == "__pycache__" or n.endswith(".egg-info")}
+        return skip | (top_level & set(names) if Path(folder) == ROOT else set())
+
+    shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
     (dest / ".venv").symlink_to(ROOT / ".venv")
     return dest
 
@@ -82,6 +88,7 @@ def _run_block(block: Block, cwd: Path, env: dict[str, str]) -> None:
 
 def _term(tmp_path: Path, slow: bool) -> None:
     repo = _copy_of_the_repository(tmp_path / "course-repo")
+    started = time.time()
     student = tmp_path / "student"
     student.mkdir()
     exchange = tmp_path / "exchange"
@@ -100,6 +107,8 @@ def _term(tmp_path: Path, slow: bool) -> None:
     assert (exchange / "dl-course" / "outbound" / "00_setup" / "00_setup.ipynb").exists()
     # The copy's own autograde was used: the build wrote into the copy, not into this checkout.
     assert (repo / "term1" / "release" / "00_setup" / "00_setup.ipynb").exists()
+    assert (repo / "notebooks" / "00_setup.ipynb").stat().st_mtime > started
+    assert (ROOT / "notebooks" / "00_setup.ipynb").stat().st_mtime < started
 
     for block in [b for b in blocks("student-guide.md") if wanted(b)]:
         _run_block(block, student, env)
