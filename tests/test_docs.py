@@ -75,6 +75,14 @@ def _copy_of_the_repository(dest: Path) -> Path:
 
     shutil.copytree(ROOT, dest, symlinks=True, ignore=ignore)
     (dest / ".venv").symlink_to(ROOT / ".venv")
+    # What a graded kernel imports stays this checkout's (linked): the venv's editable install
+    # points kernels there, and the sandbox binds exactly the files the grader imported, resolved.
+    # The rest of autograde (build, grading) is the copy's, so it writes into the copy.
+    shutil.rmtree(dest / "course_utils")
+    (dest / "course_utils").symlink_to(ROOT / "course_utils")
+    for name in ("__init__.py", "probe.py"):
+        (dest / "autograde" / name).unlink()
+        (dest / "autograde" / name).symlink_to(ROOT / "autograde" / name)
     return dest
 
 
