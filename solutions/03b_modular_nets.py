@@ -1051,9 +1051,9 @@ with cu.needs_your_code():
 
 # %% [markdown]
 # With tiny weights the loss starts at $\log 10 \approx 2.30$, where every class is equally
-# likely, and falls only to the **entropy of the 50 labels**, $-\sum_k p_k \log p_k \approx 2.19$
-# with $p_k$ the fraction of images in class $k$: the best any model can do while ignoring its
-# input, by predicting the class frequencies (the output biases learn them). The training
+# likely, and falls only to about the **entropy of the 50 labels**, $-\sum_k p_k \log p_k \approx 2.19$
+# with $p_k$ the fraction of images in class $k$ (it ends at 2.20): the best any model can do while
+# ignoring its input, by predicting the class frequencies (the output biases learn them). The training
 # accuracy never gets past always guessing the most common class. The right panel shows why. Each layer multiplies its input by weights of size about 1e-3 and sums
 # 100 of them, so the activations shrink by a factor of roughly 100 per layer: after four layers
 # they are below $10^{-8}$, and the scores are essentially the output biases. The backward pass
