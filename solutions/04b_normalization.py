@@ -742,11 +742,11 @@ class StudentLayerNorm(nn.Module):
 # %%
 with cu.needs_your_code():
     generator = torch.Generator().manual_seed(0)
-    x_check = torch.randn(6, 4, dtype=torch.float64, generator=generator, requires_grad=True)
-    gamma_check = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
-    beta_check = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
-    bn_ok = torch.autograd.gradcheck(NumpyBatchNorm.apply, (x_check, gamma_check, beta_check, {"mode": "train"}))
-    ln_ok = torch.autograd.gradcheck(NumpyLayerNorm.apply, (x_check, gamma_check, beta_check))
+    x_probe = torch.randn(6, 4, dtype=torch.float64, generator=generator, requires_grad=True)
+    gamma_probe = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
+    beta_probe = torch.randn(4, dtype=torch.float64, generator=generator, requires_grad=True)
+    bn_ok = torch.autograd.gradcheck(NumpyBatchNorm.apply, (x_probe, gamma_probe, beta_probe, {"mode": "train"}))
+    ln_ok = torch.autograd.gradcheck(NumpyLayerNorm.apply, (x_probe, gamma_probe, beta_probe))
     print(f"gradcheck of your batch norm: {bn_ok}; of your layer norm: {ln_ok}")
 
 # %% [markdown]
@@ -822,16 +822,16 @@ def accuracy(model: nn.Module, X: torch.Tensor, y: torch.Tensor) -> float:
 
 # %%
 weight_scales = np.logspace(-4, 0, 9)
-scale_results = {}
 with cu.needs_your_code():
-    start = time.perf_counter()
+    start, results = time.perf_counter(), {}
     for label, norm in [("plain", None), ("your batch norm", StudentBatchNorm)]:
         rows = []
         for scale in weight_scales:
             net = make_deep_net(scale, norm)
             losses = train_model(net, X_small, y_small)
             rows.append((accuracy(net, X_small, y_small), accuracy(net, X_check, y_check), np.mean(losses[-40:])))
-        scale_results[label] = np.array(rows)  # (9, 3): training accuracy, validation accuracy, last epoch's loss
+        results[label] = np.array(rows)  # (9, 3): training accuracy, validation accuracy, last epoch's loss
+    scale_results = results  # only once every network has trained
     print(f"18 networks trained in {time.perf_counter() - start:.0f} s")
 
     fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=True)
@@ -901,8 +901,8 @@ with cu.needs_your_code():
 
 # %%
 batch_sizes = [2, 4, 8, 16, 32, 64, 128, 256]
-spread = {"batch norm (train mode)": [], "layer norm": []}
 with cu.needs_your_code():
+    spreads = {"batch norm (train mode)": [], "layer norm": []}
     rng = np.random.default_rng(0)
     projection = rng.normal(size=(784, 64)) / np.sqrt(784)
     features = X_small.numpy().astype(np.float64) @ projection  # (2000, 64)
@@ -913,8 +913,9 @@ with cu.needs_your_code():
             batch = np.vstack([features[:1], features[1 + rng.choice(len(features) - 1, size=B - 1, replace=False)]])
             bn_rows.append(batchnorm_forward(batch, ones64, zeros64, {"mode": "train"})[0][0])
             ln_rows.append(layernorm_forward(batch, ones64, zeros64)[0][0])
-        spread["batch norm (train mode)"].append(np.std(bn_rows, axis=0).mean())
-        spread["layer norm"].append(np.std(ln_rows, axis=0).mean())
+        spreads["batch norm (train mode)"].append(np.std(bn_rows, axis=0).mean())
+        spreads["layer norm"].append(np.std(ln_rows, axis=0).mean())
+    spread = spreads  # only once every batch size is done
 
     fig, ax = plt.subplots(figsize=(6, 4))
     for label, values in spread.items():
