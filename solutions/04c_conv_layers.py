@@ -94,6 +94,19 @@ def torch_grads(f, inputs, dout):
 # $\lfloor (4 + 2 - 2)/2 \rfloor + 1 = 3$ by 3, and its top-left window holds three
 # padding zeros and the 3: $0 \cdot 1 + 3 \cdot (-1) = -3$.
 #
+# The worked example, checked with PyTorch's own layer (`F.conv2d` takes a batch of inputs
+# and a stack of filters, hence the two extra axes):
+
+# %%
+x_ex = np.array([[3, 1, 0, 2], [1, 4, 2, 0], [0, 2, 5, 1], [2, 0, 1, 3]], dtype=float)
+w_ex = np.array([[1, 0], [0, -1]], dtype=float)
+out_ex = F.conv2d(torch.tensor(x_ex)[None, None], torch.tensor(w_ex)[None, None])[0, 0].numpy()
+out_ex_s2p1 = F.conv2d(torch.tensor(x_ex)[None, None], torch.tensor(w_ex)[None, None], stride=2, padding=1)[0, 0]
+print("stride 1, no padding:\n", out_ex)
+print("stride 2, padding 1:\n", out_ex_s2p1.numpy())
+assert np.array_equal(out_ex, [[-1, -1, 0], [-1, -1, 1], [0, 1, 2]]) and out_ex_s2p1[0, 0] == -3
+
+# %% [markdown]
 # ### Exercise 1: `conv_forward_naive`
 #
 # "Naive" means loops, but only over the output positions $(i, j)$: at each position,
@@ -135,8 +148,6 @@ def conv_forward_naive(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: int 
 
 
 # %% tests="test_conv_forward" points=3
-x_ex = np.array([[3, 1, 0, 2], [1, 4, 2, 0], [0, 2, 5, 1], [2, 0, 1, 3]], dtype=float)
-w_ex = np.array([[1, 0], [0, -1]], dtype=float)
 out, _ = conv_forward_naive(x_ex[None, None], w_ex[None, None], np.zeros(1))
 cu.check_shape(out, (1, 1, 3, 3), "conv_forward_naive on the worked example",
                hint="H' = (H + 2P − HH) // S + 1 = (4 + 0 − 2) // 1 + 1 = 3")
@@ -196,12 +207,12 @@ report("output shape: 10×13 input, 4×3 filters, stride 3, padding 2",
 # convolutions) is trained from random weights on the same data as one built with
 # PyTorch's `conv2d`, which does not flip. Which is true?
 #
-# (a) The flipping network cannot learn edge detectors, because its filters point the
-#     wrong way.
-# (b) Both can compute exactly the same functions: whatever filter one network learns,
-#     the other can learn its flipped copy, so the choice only matters when comparing
-#     with someone else's layer (or loading their weights).
-# (c) The flipping network needs twice as many filters to compute the same functions.
+# * (a) The flipping network cannot learn edge detectors, because its filters point the
+#   wrong way.
+# * (b) Both can compute exactly the same functions: whatever filter one network learns,
+#   the other can learn its flipped copy, so the choice only matters when comparing with
+#   someone else's layer (or loading their weights).
+# * (c) The flipping network needs twice as many filters to compute the same functions.
 #
 # Set `flip_answer` to "a", "b" or "c".
 
@@ -487,10 +498,10 @@ with cu.needs_your_code():
 # **Question.** A convolution with 3 × 3 filters, stride 3 and no padding runs on an
 # 8 × 8 input. Which entries of `dx` are always 0, whatever `dout` and `w` are?
 #
-# (a) none: every input is in some window;
-# (b) the last two rows and the last two columns;
-# (c) the first and the last row and column;
-# (d) every third row and every third column.
+# * (a) none: every input is in some window;
+# * (b) the last two rows and the last two columns;
+# * (c) the first and the last row and column;
+# * (d) every third row and every third column.
 #
 # Set `uncovered_answer` to "a", "b", "c" or "d".
 
@@ -512,11 +523,11 @@ report_choice("answer", uncovered_answer)
 # ## 4. Max pooling
 #
 # A **pooling** layer shrinks each channel on its own. **Max pooling** keeps the largest
-# value of each window: with windows of `pool_height` × `pool_width` moved by `stride`
-# (no padding), the output has
+# value of each window: with windows of $P_H \times P_W$ (`pool_height` × `pool_width`)
+# moved by `stride` $S$ (no padding), the output has
 #
-# $$ H' = \left\lfloor \frac{H - \text{pool\_height}}{S} \right\rfloor + 1, \qquad
-#    W' = \left\lfloor \frac{W - \text{pool\_width}}{S} \right\rfloor + 1 $$
+# $$ H' = \left\lfloor \frac{H - P_H}{S} \right\rfloor + 1, \qquad
+#    W' = \left\lfloor \frac{W - P_W}{S} \right\rfloor + 1 $$
 #
 # positions (the convolution's formula with $P = 0$), and as many channels as its input.
 # It has no parameters. The usual choice, 2 × 2 windows with stride 2, halves the width
