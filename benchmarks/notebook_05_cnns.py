@@ -40,7 +40,7 @@ from autograde.build.source import REPO_ROOT
 from course_utils import perturb, train
 
 SOLUTION = REPO_ROOT / "solutions" / "05_cnns.py"
-# The hidden test's settings (test_cnn): safety net, target and perturbed test set per device type.
+# The hidden test's settings (test_cnn_accuracy): safety net, target and perturbed test set per device type.
 LIMIT_S = {"cpu": 200.0, "cuda": 150.0}
 TARGET = {"cpu": 0.87, "cuda": 0.91}
 EVAL_SIZE, EVAL_SEEDS = 8000, 3
