@@ -114,6 +114,7 @@ for episode in range(20):
     random_returns.append(total)
 print("returns of a random agent:", random_returns)
 print(f"mean {np.mean(random_returns):.1f}: far from 475")
+assert 10 < np.mean(random_returns) < 35, "the text says a random agent keeps the pole up for about 20 steps"
 
 # %% [markdown]
 # ### Why this is not supervised learning
@@ -193,6 +194,16 @@ def episode_returns(rewards: np.ndarray, dones: np.ndarray, gamma: float) -> np.
 ones, ex_dones = np.ones(5), np.array([False, False, True, False, True])
 G = reward_to_go(ones, ex_dones, 0.9)
 cu.check_shape(G, (5,), "reward_to_go of the worked example", hint="one reward-to-go per step")
+# One episode first, without and then with a discount: each check isolates one part of the recursion.
+one_episode = np.array([False, False, True])
+cu.check_close(reward_to_go(np.array([1.0, 2.0, 3.0]), one_episode, 1.0), [6.0, 5.0, 3.0],
+               "one episode with rewards 1, 2, 3 and γ = 1",
+               hint="G_t sums the rewards from t to the END of the episode, r_t included: walk BACKWARDS from the "
+                    "last step, which keeps its own reward (reset the running sum BEFORE adding r_t)")
+cu.check_close(reward_to_go(np.array([1.0, 2.0, 3.0]), one_episode, 0.5), [2.75, 3.5, 3.0],
+               "one episode with rewards 1, 2, 3 and γ = 0.5",
+               hint="G_t = r_t + γ G_{t+1}: γ multiplies the FUTURE, not r_t itself; G_1 = 2 + 0.5 · 3 and "
+                    "G_0 = 1 + 0.5 · G_1")
 cu.check_close(G[2:], [1.0, 1.9, 1.0], "reward-to-go of steps 2, 3 and 4",
                hint="the last step of an episode (dones[t] True) has G_t = r_t: the next episode's rewards "
                     "must not flow back into this one")
@@ -200,12 +211,11 @@ cu.check_close(G, [2.71, 1.9, 1.0, 1.9, 1.0], "reward_to_go of the worked exampl
                hint="G_t = r_t + γ G_{t+1}: walk BACKWARDS from the end; γ multiplies the future, not r_t")
 cu.check_close(reward_to_go(ones, ex_dones, 1.0), [3, 2, 1, 2, 1], "reward_to_go with γ = 1",
                hint="with γ = 1, G_t counts the steps left in the episode, including t itself")
-cu.check_close(reward_to_go(np.array([1.0, 2.0, 3.0]), np.array([False, False, True]), 0.5), [2.75, 3.5, 3.0],
-               "one episode with rewards 1, 2, 3 and γ = 0.5", hint="G_1 = 2 + 0.5 · 3 and G_0 = 1 + 0.5 · G_1")
 cu.check_close(reward_to_go(np.array([1.0, 2.0, 3.0]), np.array([True, True, True]), 0.5), [1.0, 2.0, 3.0],
                "three episodes of one step each")
 cu.check_close(episode_returns(ones, ex_dones, 0.9), [2.71, 1.9], "episode_returns of the worked example",
-               hint="the return of an episode is the reward-to-go of its FIRST step")
+               hint="the return of an episode is the DISCOUNTED reward-to-go of its FIRST step: "
+                    "reward_to_go(...)[starts], with starts = step 0 and every step after a done")
 rewards_ex = np.array([0.0, 0.0, 1.0, 5.0, 2.0, -1.0])
 dones_ex = np.array([False, False, True, True, False, True])
 cu.check_close(episode_returns(rewards_ex, dones_ex, 0.5), [0.25, 5.0, 1.5],
@@ -348,7 +358,8 @@ cu.check_shape(S, (3, 4), "softmax_score for 3 actions and 4 arms", hint="one ro
 cu.check_close(S.sum(axis=1), np.zeros(3), "each score's entries summed", atol=1e-12,
                hint="onehot(a) − π sums to 1 − 1 = 0: did you subtract the probabilities?")
 cu.check_close(S[0], np.eye(4)[2] - probs_bandit, "the score of arm 2",
-               hint="∇ log π_a = onehot(a) − π, with π = softmax(θ), not θ itself")
+               hint="∇ log π_a = onehot(a) − π in that order (π − onehot(a) is the gradient of −log π), with "
+                    "π = softmax(θ) and a the arm that was PULLED: np.eye(K)[actions]")
 theta_t = torch.tensor(theta_bandit, requires_grad=True)
 torch.log_softmax(theta_t, dim=0)[0].backward()
 cu.check_close(S[1], theta_t.grad.numpy(), "the score of arm 0 vs torch.autograd of log softmax", rtol=1e-10)
@@ -401,13 +412,12 @@ report("exact expectation of the estimate with a baseline",
 # the average reward $J$.
 
 # %%
-try:
+with cu.needs_your_code():
     rng = np.random.default_rng(1)
     J_bandit = probs_bandit @ arm_rewards
     samples = rng.choice(4, size=2000, p=probs_bandit)
     one_sample = {b: np.stack([score_function_estimate(theta_bandit, samples[i:i + 1], arm_rewards[samples[i:i + 1]], b)
                                for i in range(len(samples))]) for b in (0.0, J_bandit)}  # each (2000, 4)
-    per_arm = {a: score_function_estimate(theta_bandit, np.array([a]), arm_rewards[[a]], 0.0) for a in range(4)}
     baselines = np.linspace(-2, 20, 111)
 
     def exact_variance(b):
@@ -418,9 +428,6 @@ try:
     measured_b = np.linspace(-2, 20, 12)
     measured = [np.stack([score_function_estimate(theta_bandit, samples[i:i + 1], arm_rewards[samples[i:i + 1]], b)
                           for i in range(500)]).var(axis=0).sum() for b in measured_b]
-except NotImplementedError as exc:
-    print(f"{exc} (Exercise 2) to see the variance plots.")
-else:
     fig, axes = plt.subplots(1, 2, figsize=(12, 3.8))
     n = np.arange(1, len(samples) + 1)
     for b, label in [(0.0, "no baseline"), (J_bandit, f"baseline b = J = {J_bandit:.2f}")]:
@@ -431,7 +438,8 @@ else:
     axes[0].set_xlabel("number of samples averaged")
     axes[0].set_ylabel("estimate of ∂J/∂θ₂")
     axes[0].legend(fontsize=8)
-    axes[1].plot(baselines, [exact_variance(b) for b in baselines], label="exact")
+    exact_curve = np.array([exact_variance(b) for b in baselines])
+    axes[1].plot(baselines, exact_curve, label="exact")
     axes[1].plot(measured_b, measured, "o", label="measured (500 samples each)")
     axes[1].axvline(J_bandit, color="k", linestyle="--", label="b = J")
     axes[1].set_xlabel("baseline b")
@@ -441,6 +449,37 @@ else:
     plt.show()
     print(f"variance without baseline {exact_variance(0.0):.2f}, with b = J {exact_variance(J_bandit):.3f}: "
           f"{exact_variance(0.0) / exact_variance(J_bandit):.0f}× smaller")
+    # The claims of the text above, read off the figure.
+    fine_b = np.linspace(J_bandit - 2, J_bandit + 2, 4001)
+    best_b = fine_b[np.argmin([exact_variance(b) for b in fine_b])]
+    print(f"the best constant baseline: b = {best_b:.3f} (J = {J_bandit:.3f})")
+    assert 0.01 < abs(best_b - J_bandit) < 1, "the text says: the best baseline is close to J, though not exactly J"
+    assert one_sample[0.0][:, 2].std() > 3 * one_sample[J_bandit][:, 2].std(), "no baseline: a far noisier estimate"
+    exact_at_measured = np.array([exact_variance(b) for b in measured_b])
+    assert np.all(np.abs(np.array(measured) / exact_at_measured - 1) < 0.3), "the dots should follow the line"
+
+# %% [markdown]
+# **Question.** Subtracting a baseline $b$ from the rewards changed the variance of the
+# estimator by orders of magnitude, yet its mean not at all. Show why
+# $\mathbb{E}_x\big[(f(x) - b)\, \nabla_\theta \log p_\theta(x)\big] = \nabla_\theta J$ for any
+# constant $b$. Then say what goes wrong if the baseline depends on the sampled outcome
+# itself, for instance $b = f(x)$.
+
+# %% [markdown] answer="explain_baseline_unbiased" points=2
+# *Model answer.* Split the expectation:
+# $\mathbb{E}[(f - b) \nabla \log p] = \mathbb{E}[f \nabla \log p] - b\, \mathbb{E}[\nabla \log p]$.
+# The first term is $\nabla_\theta J$ (the score-function identity). The second is zero:
+# $\mathbb{E}_x[\nabla_\theta \log p_\theta(x)] = \sum_x p_\theta(x)
+# \frac{\nabla_\theta p_\theta(x)}{p_\theta(x)} = \nabla_\theta \sum_x p_\theta(x) = \nabla_\theta 1 = 0$:
+# the scores average to zero, so any constant times them averages to zero too (on the bandit,
+# each score $e_a - \pi$ sums to 0 over the arms when weighted by $\pi$). The step that
+# pulls $b$ out of the expectation needs $b$ **not to depend on the sampled $x$**; it may
+# depend on $\theta$ or, in an episode, on the state and time step (anything decided before
+# the action). With $b = f(x)$ every weight $f(x) - b$ is 0: the estimate is always 0,
+# biased, and nothing is learned; a baseline that depends on the action in any other way
+# biases the gradient in the same manner. The variance drops because $f - b$ is small when
+# $b$ is near the typical reward, whereas with all rewards positive ($\approx 11$–$13$ here)
+# every sample pushes hard on its own arm and only the small differences carry the signal.
 
 # %% [markdown]
 # ## 4. From a bandit to episodes
@@ -628,12 +667,9 @@ def policy_weights(policy: Policy) -> tuple[np.ndarray, ...]:
                  for p in (policy.hidden.weight, policy.hidden.bias, policy.out.weight, policy.out.bias))
 
 
-try:
+with cu.needs_your_code():
     torch.manual_seed(0)
     demo_batch = play_episodes(Policy(), seeds=[0, 1, 2], rng=np.random.default_rng(0))
-except NotImplementedError as exc:
-    print(f"{exc} (Exercise 3) to play episodes with it.")
-else:
     print("an untrained policy, 3 episodes:", {k: v.shape for k, v in demo_batch.items()})
     print("their returns:", demo_batch["returns"], "  episode ends at steps", np.flatnonzero(demo_batch["dones"]))
 
@@ -675,11 +711,17 @@ def reinforce_loss(log_probs: torch.Tensor, returns: torch.Tensor, baseline: tor
 lp_ex = torch.tensor([-0.1, -2.0, -0.5, -0.7], requires_grad=True)
 G_ex = torch.tensor([3.0, 2.0, 1.0, 1.5])
 b_ex = torch.tensor([2.0, 1.0, 1.0, 2.0])
+# Without a baseline first: the sign and the divisor alone.
+loss_no_b = reinforce_loss(lp_ex.detach(), G_ex, torch.zeros(4), 2)
+cu.check_shape(loss_no_b, (), "reinforce_loss", hint="one number: sum over the steps")
+cu.check_close(loss_no_b, -(-0.1 * 3 - 2.0 * 2 - 0.5 * 1 - 0.7 * 1.5) / 2, "the loss with a zero baseline",
+               hint="−Σ_t log π_t · G_t divided by the number of EPISODES (2), not of steps (4); mind the minus "
+                    "sign: descent on the loss must be ascent on J")
 loss = reinforce_loss(lp_ex, G_ex, b_ex, 2)
-cu.check_shape(loss, (), "reinforce_loss", hint="one number: sum over the steps")
 cu.check_close(loss.detach(), -(-0.1 * 1 - 2.0 * 1 - 0.5 * 0 - 0.7 * -0.5) / 2, "the loss of a 4-step batch of 2 episodes",
-               hint="−Σ_t log π · (G_t − b_t), divided by the number of EPISODES (2), not of steps (4); mind the "
-                    "minus sign")
+               hint="weight each log π_t by its advantage G_t − b_t: SUBTRACT the baseline")
+assert loss.requires_grad, ("the loss carries no graph, so no gradient can reach the policy: detach only the "
+                            "advantages (returns − baseline), never log_probs or the loss")
 loss.backward()
 cu.check_close(lp_ex.grad, -(G_ex - b_ex) / 2, "∂L/∂log π", rtol=1e-6,
                hint="the gradient of −(1/E) Σ log π_t A_t with respect to log π_t is −A_t / E")
@@ -717,6 +759,34 @@ report("loss and gradients, 3 episodes", lambda: _loss_and_grads(3), rtol=1e-10,
 report("loss and gradients, 1 episode", lambda: _loss_and_grads(1), rtol=1e-10, atol=1e-12)
 report("loss with a zero baseline", lambda: reinforce_loss(torch.tensor(_lp), torch.tensor(_G), torch.zeros(17), 5),
        rtol=1e-10)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# **Question.** A student replaces the time-step baseline by each step's own reward-to-go,
+# $b_t = G_t$, reasoning that "the best guess of the return is the return itself". What
+# does `reinforce_loss` then give?
+#
+# * (a) the policy gradient with the smallest possible variance: an unbiased estimate
+#   with no noise at all;
+# * (b) a gradient of exactly zero at every update: every advantage $G_t - b_t$ is 0, so
+#   the policy never changes;
+# * (c) the same gradient as without a baseline: the baseline is detached, so it cannot
+#   affect anything.
+#
+# Set `own_return_baseline_answer` to "a", "b" or "c".
+
+# %% solution="choice_own_return_baseline"
+### BEGIN SOLUTION
+own_return_baseline_answer = "b"
+### END SOLUTION
+
+# %% tests="test_choice_own_return_baseline" points=1
+cu.check_choice(own_return_baseline_answer, "abc", "own_return_baseline_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", own_return_baseline_answer)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -841,16 +911,12 @@ report("the grader plays your trained policy on its own episodes", lambda: polic
 # and the 100-episode moving average the target is about.
 
 # %%
-try:
+with cu.needs_your_code():
     torch.manual_seed(0)
     trained_policy = Policy()
     start = time.perf_counter()
     history = train_reinforce(trained_policy, seed=0)
     train_seconds = time.perf_counter() - start
-except NotImplementedError as exc:
-    trained_policy, history = None, None
-    print(f"{exc} (Exercises 3 to 5) to train a policy.")
-else:
     moving = np.convolve(history, np.ones(100) / 100, mode="valid")  # mean of episodes i-99 .. i
     solved = len(history) if len(history) >= 100 and moving[-1] >= 475 else None
     plt.figure(figsize=(9, 3.8))
@@ -863,6 +929,9 @@ else:
     plt.show()
     print(f"{len(history)} episodes in {train_seconds:.1f} s: "
           + (f"solved after episode {solved}." if solved else "not solved within the budget."))
+    assert solved is not None and 400 <= solved <= 800, (
+        "the exercise says its recipe, run with its defaults as here, solves CartPole in 400 to 800 episodes; "
+        f"this run: {'not solved' if solved is None else f'solved after {solved}'}")
 
 # %% [markdown]
 # ### How the grader judges the policy
@@ -882,13 +951,12 @@ else:
 # greedily: part of how it balances is its randomness.
 
 # %%
-if trained_policy is None:
-    print("Train a policy first (Exercises 3 to 5).")
-else:
+with cu.needs_your_code():
     sampled = play_episodes(trained_policy, seeds=range(10_000, 10_050), rng=np.random.default_rng(0))
     greedy = play_episodes(trained_policy, seeds=range(10_000, 10_050), rng=np.random.default_rng(0), greedy=True)
     print(f"sampled actions: mean return {sampled['returns'].mean():.1f} (worst {sampled['returns'].min():.0f})")
     print(f"greedy actions:  mean return {greedy['returns'].mean():.1f} (worst {greedy['returns'].min():.0f})")
+    assert 425 <= sampled["returns"].mean(), "the text says the recipe's policy scores 440 to 500 on fresh episodes"
 
 # %% [markdown]
 # ### Watching it balance
@@ -914,9 +982,7 @@ def record_frames(policy: nn.Module, seed: int, max_steps: int = 500) -> list[np
     return frames
 
 
-if trained_policy is None:
-    print("Train a policy first (Exercises 3 to 5).")
-else:
+with cu.needs_your_code():
     frames = record_frames(trained_policy, seed=2026)
     picks = np.linspace(0, len(frames) - 1, 6).astype(int)
     fig, axes = plt.subplots(1, 6, figsize=(15, 2.2))
@@ -939,12 +1005,11 @@ else:
 # For comparison, the untrained network of the same shape falls within a few dozen steps:
 
 # %%
-try:
+with cu.needs_your_code():
     torch.manual_seed(0)
     untrained_frames = record_frames(Policy(), seed=2026)
-except NotImplementedError as exc:
-    print(f"{exc} (Exercise 3) to see it.")
-else:
+    print(f"the untrained policy fell after {len(untrained_frames) - 1} steps")
+    assert len(untrained_frames) - 1 < 60, "the text says the untrained network falls within a few dozen steps"
     picks = np.linspace(0, len(untrained_frames) - 1, 6).astype(int)
     fig, axes = plt.subplots(1, 6, figsize=(15, 2.2))
     for ax, i in zip(axes, picks):
