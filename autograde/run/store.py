@@ -58,6 +58,23 @@ def grader_notes_cell(notes: list[str]) -> NotebookNode:
     return nbformat.v4.new_markdown_cell(text, metadata={"autograde": {"notes": True}})
 
 
+# nbgrader's own files beside a submission: its exchange needs both in autograded/ (and so in
+# feedback/) for `nbgrader release_feedback` to name each student's feedback by hash.
+_EXCHANGE_FILES = ("timestamp.txt", "submission_secret.txt")
+
+
+def _carry_exchange_files(course: Course, student: str, assignment: str) -> None:
+    """Copy nbgrader's timestamp and submission secret from submitted/ to autograded/, as its autograde does.
+
+    Only these two small regular files: everything else in a submission folder is the student's.
+    """
+    source, target = course.submitted_dir(student, assignment), course.root / "autograded" / student / assignment
+    for name in _EXCHANGE_FILES:
+        path = source / name
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 4096:
+            _atomic_write(target / name, path.read_text(errors="replace"))
+
+
 def save_result(course: Course, student: str, assignment: str, nb: NotebookNode, *, profile: str,
                 submission_sha256: str, reference_sha256: str, notes: list[str], timestamp: datetime | None,
                 execution: dict) -> None:
@@ -87,6 +104,7 @@ def save_result(course: Course, student: str, assignment: str, nb: NotebookNode,
                 comment.auto_comment = "\n".join(filter(None, ["No response." if unanswered else None, profile_note]))
         gb.db.commit()  # every score of this submission at once
     os.replace(staged, final)
+    _carry_exchange_files(course, student, assignment)
     _atomic_write(ledger_path(course, student, assignment), json.dumps({
         "submission_sha256": submission_sha256, "profile": profile, "reference_sha256": reference_sha256,
         "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "notes": notes,
