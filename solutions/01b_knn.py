@@ -664,7 +664,8 @@ with cu.needs_your_code():
 # With $k$ chosen, "train" on all 5,000 images and measure once on the 500 held-out
 # images, which played no part in the choice. At grading, the same classifier (your
 # functions, your `best_k`) also labels 1,000 images of the Fashion-MNIST *test* set whose
-# labels only the grader holds, and must reach 75 % there.
+# labels only the grader holds, and must reach 72 % there (a little below the 75 % asked of
+# the held-out images: which 1,000 test images are drawn moves the accuracy by a point or two).
 
 # %%
 with cu.needs_your_code():
@@ -701,7 +702,7 @@ def _test_predictions():
 
 
 report("test accuracy with your best k (5,000 training images)", _test_predictions, metric="accuracy",
-       labels=f"fashion_mnist_test_perturbed:{_eval_seed}:{_eval_size}", min={"cpu": 0.75, "gpu": 0.75},
+       labels=f"fashion_mnist_test_perturbed:{_eval_seed}:{_eval_size}", min={"cpu": 0.72, "gpu": 0.72},
        plausible_max={"cpu": 0.9, "gpu": 0.9})
 ### END HIDDEN TESTS
 
