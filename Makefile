@@ -50,9 +50,13 @@ selfcheck: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/notebook_01b_knn.py
 	$(BIN)/python benchmarks/notebook_02_losses.py
 	$(BIN)/python benchmarks/notebook_03_backprop.py
+	$(BIN)/python benchmarks/notebook_03b_modular_nets.py
 	$(BIN)/python benchmarks/notebook_04_optimization.py
+	$(BIN)/python benchmarks/notebook_04b_normalization.py
+	$(BIN)/python benchmarks/notebook_04c_conv_layers.py
 	$(BIN)/python benchmarks/notebook_05_cnns.py
 	$(BIN)/python benchmarks/notebook_06_rnns.py
 	$(BIN)/python benchmarks/notebook_07_reinforce.py

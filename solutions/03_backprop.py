@@ -1716,4 +1716,5 @@ with cu.needs_your_code():
 # * Hyperparameters are chosen on a validation set, by random search on a log scale; the
 #   test set is used once, at the end.
 #
-# Next, `04_optimization`: better ways to walk downhill than plain SGD.
+# Next, `03b_modular_nets`: the same layers as interchangeable pieces, a net of any depth
+# and dropout; then `04_optimization`: better ways to walk downhill than plain SGD.

@@ -2016,4 +2016,6 @@ with cu.needs_your_code():
 # * An optimiser in PyTorch is a class with `param_groups`, per-parameter `state` and an
 #   in-place `step()`: yours trained an MLP to about 89 % on Fashion-MNIST.
 #
-# Next, `05_cnns`: layers that know that images are images.
+# Next, `04b_normalization`: batch and layer normalisation, which make deep nets far less
+# sensitive to their initial weights; then `04c_conv_layers` and `05_cnns`: layers that know
+# that images are images.
