@@ -986,4 +986,5 @@ with cu.needs_your_code():
 # * Layer norm normalises each example over its features: no running averages, the same in
 #   training and testing, and independent of the batch, which batch norm is not.
 #
-# Next, `05_cnns`, where batch norm normalises each channel over the batch and the image.
+# Next, `04c_conv_layers`: convolution and pooling layers written by you, forward and backward;
+# then `05_cnns`, where batch norm normalises each channel over the batch and the image.
