@@ -116,6 +116,38 @@ def _sanitize(course: Course, sub: Submission, source, profile: str):
     return nb, notes
 
 
+def _ensure_registered(course: Course, assignment: str, source) -> None:
+    """Teach a gradebook the course was not built into (``grade --db-url``) the assignment's cells.
+
+    ``autograde build`` registers each assignment in the course's own gradebook. Grading into
+    another one (a new PostgreSQL database, say) would otherwise refuse every submission as
+    damaged, since nbgrader finds no such notebook there. The cells are registered from the
+    course's source notebook exactly as nbgrader's generate_assignment registers them.
+    """
+    import copy
+
+    from nbgrader.preprocessors import (
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+        SaveCells,
+    )
+
+    with Gradebook(course.db_url, course_id=COURSE_ID) as gb:
+        try:
+            gb.find_notebook(assignment, assignment)
+            return
+        except MissingEntry:
+            gb.update_or_create_assignment(assignment)
+    config = nbgrader_config(course.root, db_url=course.db_url)
+    resources = {"nbgrader": {"db_url": course.db_url, "assignment": assignment, "notebook": assignment}}
+    nb = copy.deepcopy(source)
+    log = logging.getLogger("autograde.register")
+    for preprocessor in (LockCells, ClearSolutions, ClearOutput, ComputeChecksums, SaveCells):
+        nb, resources = preprocessor(config=config, log=log).preprocess(nb, resources)
+
+
 def grade_assignment(
     course: Course,
     assignment: str,
@@ -146,6 +178,7 @@ def grade_assignment(
     reference = json.loads(ensure_reference(course, assignment, profile).read_text())
     mistakes = ensure_mistakes(course, assignment, profile, workers=workers) if name_mistakes else None
     source = read_notebook(course.source_notebook(assignment).read_bytes())
+    _ensure_registered(course, assignment, source)
     if submissions_from is not None:
         imported = import_folder(course, assignment, Path(submissions_from), student_pattern or r"(?P<student>.+)")
         subs = [s for s in imported if students is None or s.student in students]

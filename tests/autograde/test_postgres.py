@@ -157,9 +157,6 @@ def test_a_class_graded_into_postgresql_regraded_resumed_and_exported(tmp_path, 
     assert "re-judged 16 submission(s)" in rejudged.stdout and "scores changed for 0" in rejudged.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="autograde/run/grade.py does not register the assignment in a --db-url "
-                   "gradebook it was not built into: every submission is refused as 'grading cells are damaged "
-                   "beyond repair (No such notebook: tiny/tiny)'; reported to the lead")
 def test_grading_into_a_new_postgresql_database_needs_no_python(tmp_path, postgres_url):
     """The instructor's CLI path: `autograde build` (SQLite), then `autograde grade --db-url` into an empty database."""
     course, expected = tiny_course(tmp_path, 3)
