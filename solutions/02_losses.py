@@ -10,7 +10,8 @@
 #
 # You will implement: `svm_loss_naive`, `svm_loss_vectorized`, `softmax`,
 # `softmax_loss_naive`, `softmax_loss_vectorized`, the penalties `l2_penalty`,
-# `l1_penalty` and `elastic_net_penalty`, and `train_linear_classifier`.
+# `l1_penalty` and `elastic_net_penalty`, `train_linear_classifier`, and `random_search`,
+# which picks the learning rate and regularisation strength on the validation set.
 #
 # **Conventions.** As in notebook 01, $W$ has one row per class, $W \in \mathbb{R}^{C \times D}$,
 # and a batch stacks the examples as the rows of $X \in \mathbb{R}^{N \times D}$, so the
@@ -85,6 +86,34 @@ assert np.allclose(X_ex @ W_ex.T, S_ex)
 rng = np.random.default_rng(2)
 X_g, y_g, W_g = rng.standard_normal((12, 6)), rng.integers(0, 4, size=12), rng.standard_normal((4, 6))
 
+
+# Checks that every loss function of this notebook must pass; the visible tests below call them.
+# Each check has its own example, chosen so that one usual slip fails it and its hint names that slip.
+def check_leaves_W_unchanged(loss_fn, name):
+    """The caller's W must come back as it was given."""
+    W = W_ex.copy()
+    loss_fn(W, X_ex, y_ex, 0.1)
+    cu.check_close(W, W_ex, f"W after calling {name}",
+                   hint="your function wrote into W (W *= ..., W -= ...): build new arrays instead")
+
+
+def check_gradient_conventions(loss_fn, name, correct_class_hint):
+    """dW of the worked example: each example's pushes cancel, the batch averages, the penalty adds 2·reg·W."""
+    _, dW = loss_fn(W_ex, X_ex, y_ex, 0.0)
+    # With X = I, column i of dW is example i's dS_i / N. Whatever one example pushes up on
+    # the wrong classes it pushes down on the correct class, so every column sums to 0.
+    cu.check_close(dW.sum(axis=0), np.zeros(3), f"column sums of dW of {name} (worked example)", atol=1e-9,
+                   hint=correct_class_hint)
+    one_at_a_time = sum(loss_fn(W_ex, X_ex[i:i + 1], y_ex[i:i + 1], 0.0)[1] for i in range(3)) / 3
+    cu.check_close(dW, one_at_a_time, f"dW of {name} for three images vs. the mean of their own dW",
+                   hint="average the gradient over the N examples, as the loss: divide dW by N")
+    loss0, dW0 = loss_fn(W_g, X_g, y_g, 0.0)
+    loss1, dW1 = loss_fn(W_g, X_g, y_g, 0.1)
+    cu.check_close(loss1 - loss0, 0.1 * np.sum(W_g**2), f"loss of {name} with reg = 0.1 minus with reg = 0",
+                   hint="add the penalty reg·ΣW² to the LOSS too, not only its gradient to dW")
+    cu.check_close(dW1 - dW0, 2 * 0.1 * W_g, f"dW of {name} with reg = 0.1 minus with reg = 0",
+                   hint="the gradient of reg·ΣW² is 2·reg·W (the square brings a factor 2)")
+
 # %% [markdown]
 # ## 2. The multiclass SVM (hinge) loss
 #
@@ -101,10 +130,9 @@ X_g, y_g, W_g = rng.standard_normal((12, 6)), rng.integers(0, 4, size=12), rng.s
 # $\max(0, 2.2 + 3.1 + 1) + \max(0, 2.5 + 3.1 + 1) = 6.3 + 6.6 = 12.9$. The loss over the
 # three examples is the average, $(2.9 + 0 + 12.9) / 3 \approx 5.27$.
 #
-# Two questions worth a moment. What are the smallest and largest possible values of $L_i$?
-# (0 and $+\infty$.) And what is $L_i$ when all scores are about equal, as with small random
-# weights at the start of training? (Each of the $C - 1$ wrong classes contributes
-# $\Delta$: $L_i \approx C - 1$, a handy check of a fresh implementation.)
+# What are the smallest and largest possible values of $L_i$? 0, once every wrong score is
+# at least $\Delta$ below the correct one, and $+\infty$: nothing bounds how far a wrong
+# score can rise.
 #
 # The **gradient.** Each term of $L_i$ is a hinge: flat at zero, then a line of slope 1 (the
 # picture below). Where the term is positive ("class $j$ violates the margin"), it adds
@@ -128,6 +156,19 @@ plt.xlabel(r"$s_j - s_{y_i}$ (wrong class minus correct class)")
 plt.ylabel("contribution to $L_i$")
 plt.title(r"one hinge term, $\Delta = 1$: zero once the margin is met")
 plt.show()
+
+# %% [markdown]
+# **Question.** At the start of training the weights are small and random, so every score
+# is close to 0. Why is the SVM loss then close to $C - 1$ (9 for ten classes), and how does
+# that help you test a fresh implementation? (Two or three sentences.)
+
+# %% [markdown] answer="explain_svm_loss_at_init" points=1
+# *Model answer.* With all scores about 0, every wrong class $j$ has
+# $s_j - s_{y_i} + \Delta \approx \Delta = 1 > 0$, so each of the $C - 1$ wrong classes adds
+# about 1 and $L_i \approx C - 1$ for every example (the correct class is skipped in the
+# sum). Averaging keeps it at $C - 1$. So a freshly initialised 10-class model must report a
+# loss near 9: a value near 10 means the correct class was not skipped, near 0 that the
+# margin $\Delta$ is missing, and anything far off means a bug before any training.
 
 # %% [markdown]
 # ### Exercise 1: the SVM loss with loops
@@ -166,11 +207,13 @@ def svm_loss_naive(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) -> t
 
 # %% tests="test_svm_loss_naive" points=2
 # Visible tests. The worked example, one image at a time and then all three (reg = 0).
-for i, expected in enumerate([2.9, 0.0, 12.9]):
+check_leaves_W_unchanged(svm_loss_naive, "svm_loss_naive")
+hints = {1: "skip j == y_i in the sum: the correct class would add max(0, s_y − s_y + Δ) = Δ = 1 by itself",
+         0: "keep the margin Δ = 1 inside the max: max(0, s_j − s_{y_i} + 1)",
+         2: "each wrong class j adds max(0, s_j − s_{y_i} + 1): check the scores and the max"}
+for i, expected in [(1, 0.0), (0, 2.9), (2, 12.9)]:  # the car image first: correct by more than the margin
     loss_i, _ = svm_loss_naive(W_ex, X_ex[i:i + 1], y_ex[i:i + 1], 0.0)
-    cu.check_close(loss_i, expected, f"SVM loss of the {CLASSES[i]} image", rtol=1e-9, atol=1e-9,
-                   hint="skip j == y_i in the sum (the correct class would add Δ = 1 every time), "
-                        "and don't forget the margin Δ = 1 inside the max")
+    cu.check_close(loss_i, expected, f"SVM loss of the {CLASSES[i]} image", rtol=1e-9, atol=1e-9, hint=hints[i])
 loss, dW = svm_loss_naive(W_ex, X_ex, y_ex, 0.0)
 cu.check_close(loss, (2.9 + 0 + 12.9) / 3, "SVM loss of the three images", rtol=1e-9,
                hint="the loss is the AVERAGE of the per-example losses, not their sum")
@@ -183,6 +226,8 @@ y_small = rng.integers(0, 10, size=50)
 loss0, _ = svm_loss_naive(1e-4 * rng.standard_normal((10, 3073)), X_small, y_small, 0.0)
 cu.check_close(loss0, 9.0, "SVM loss at initialisation", atol=0.05,
                hint="with scores ≈ 0, each of the 9 wrong classes contributes Δ = 1")
+check_gradient_conventions(svm_loss_naive, "svm_loss_naive",
+                           "each violated margin adds +x_i to row j AND −x_i to the correct class's row y_i")
 # The gradient, data and regularisation terms together, against centred differences.
 cu.check_gradient(lambda W: svm_loss_naive(W, X_g, y_g, 0.1)[0], W_g, svm_loss_naive(W_g, X_g, y_g, 0.1)[1],
                   name="dW of svm_loss_naive", tol=1e-5)
@@ -244,12 +289,21 @@ def svm_loss_vectorized(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float)
 
 # %% tests="test_svm_loss_vectorized" points=2
 # Visible tests: the worked example, then agreement with your loop version.
+check_leaves_W_unchanged(svm_loss_vectorized, "svm_loss_vectorized")
 loss, dW = svm_loss_vectorized(W_ex, X_ex, y_ex, 0.0)
+# What the usual slips give here, so that the hint names yours.
+slips = {2.9 + 0 + 12.9: "you SUMMED the per-example losses: the loss is their mean (divide by N)",
+         (2.9 + 0 + 12.9) / 3 + 1: "zero the margin at the correct class (margins[np.arange(N), y] = 0): "
+                                   "otherwise each example adds Δ = 1",
+         (1.9 + 0 + 10.9) / 3: "keep the margin Δ = 1: np.maximum(0, S − s_y + 1)"}
 cu.check_close(loss, (2.9 + 0 + 12.9) / 3, "vectorised SVM loss of the three images", rtol=1e-9,
-               hint="zero the margin at the correct class (margins[np.arange(N), y] = 0), keep Δ = 1, "
-                    "and average over N")
+               hint=next((h for v, h in slips.items() if np.isclose(loss, v)),
+                         "margins = max(0, S − s_y + 1) with the correct class zeroed, averaged over N"))
 cu.check_close(round(loss, 2), 5.27, "vectorised SVM loss, rounded")
 cu.check_shape(dW, W_ex.shape, "dW", hint="dW has the shape of W: (C, D); dS.T @ X gives exactly that")
+check_gradient_conventions(svm_loss_vectorized, "svm_loss_vectorized",
+                           "the correct class's entry of dS is MINUS THE NUMBER of violated margins in its row "
+                           "(−dS.sum(axis=1)), not −1")
 cu.check_gradient(lambda W: svm_loss_vectorized(W, X_g, y_g, 0.1)[0], W_g,
                   svm_loss_vectorized(W_g, X_g, y_g, 0.1)[1], name="dW of svm_loss_vectorized", tol=1e-5)
 print("All visible tests passed.")
@@ -305,13 +359,16 @@ def best_time(fn, repeats=3):
 rng = np.random.default_rng(4)
 X_big, y_big = rng.standard_normal((500, 3073)), rng.integers(0, 10, size=500)
 W_big = 1e-4 * rng.standard_normal((10, 3073))
-t_naive = best_time(lambda: svm_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
-t_vec = best_time(lambda: svm_loss_vectorized(W_big, X_big, y_big, 1e-3))
-print(f"SVM loss on 500 x 3073: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
-      f"{t_naive / t_vec:.0f}x faster")
+with cu.needs_your_code():
+    t_naive = best_time(lambda: svm_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
+    t_vec = best_time(lambda: svm_loss_vectorized(W_big, X_big, y_big, 1e-3))
+    print(f"SVM loss on 500 x 3073: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
+          f"{t_naive / t_vec:.0f}x faster")
+    # The text below says "several times faster"; on any machine it is at least twice as fast.
+    assert t_naive > 2 * t_vec, f"the vectorised loss should be several times faster, not {t_naive / t_vec:.1f}x"
 
 # %% [markdown]
-# The gap is "only" five to ten times here (it depends on the machine), because the loop
+# The gap is "only" several times here (the exact factor depends on the machine), because the loop
 # version is already half vectorised: each `dW[j] += X[i]` handles all 3073 pixels in one
 # NumPy operation. The vectorised version wins by replacing 500 × 10 small steps with two
 # large matrix products. A loop over the individual pixels as well would be thousands of
@@ -334,10 +391,7 @@ print(f"SVM loss on 500 x 3073: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * 
 # the probabilities are $(0.13,\ 0.87,\ 0.00)$ and $L = -\log 0.13 = 2.04$.
 #
 # $L_i$ is 0 only when the correct class gets probability 1 (never exactly: that needs
-# infinitely large score gaps) and goes to $+\infty$ as that probability goes to 0. With
-# small random weights all scores are about equal, every class gets probability $1/C$ and
-# $L_i \approx \log C$: **$\log 10 \approx 2.3$** for ten classes. If the loss of a freshly
-# initialised 10-class model is far from 2.3, something is wrong.
+# infinitely large score gaps) and goes to $+\infty$ as that probability goes to 0.
 
 # %%
 p_cat = np.exp(S_ex[0]) / np.exp(S_ex[0]).sum()
@@ -352,6 +406,22 @@ for ax, values, title in zip(axes, [S_ex[0], np.exp(S_ex[0]), p_cat],
 fig.suptitle(f"softmax of the cat image (green: the correct class); loss = −log {p_cat[0]:.2f} "
              f"= {-np.log(p_cat[0]):.2f}", y=1.08)
 plt.show()
+# The numbers the text works out by hand.
+assert np.allclose(np.exp(S_ex[0]), [24.5, 164.0, 0.18], atol=0.05) and round(np.exp(S_ex[0]).sum(), 1) == 188.7
+assert np.allclose(p_cat, [0.13, 0.87, 0.00], atol=0.005) and round(-np.log(p_cat[0]), 2) == 2.04
+
+# %% [markdown]
+# **Question.** A freshly initialised 10-class softmax classifier (small random weights)
+# reports a loss of about 2.3 on its first minibatch. Where does 2.3 come from, and what
+# would a first loss of 0.05 or of 40 tell you? (Two or three sentences.)
+
+# %% [markdown] answer="explain_softmax_loss_at_init" points=1
+# *Model answer.* Small weights make all scores nearly equal, so softmax gives every class
+# probability about $1/C$ and $L_i = -\log(1/C) = \log C$; for $C = 10$ that is
+# $\log 10 \approx 2.30$. A first loss of 0.05 would mean the model is already confident and
+# right, impossible before training (the labels or the loss are wrong, e.g. $\log P$ of the
+# predicted class instead of the correct one); 40 would mean the scores do not start small
+# (weights initialised too large) or a loss summed over the minibatch instead of averaged.
 
 # %% [markdown]
 # ### Numerical stability
@@ -386,8 +456,10 @@ def softmax(scores: np.ndarray) -> np.ndarray:
 
 # %% tests="test_softmax" points=1
 # Visible tests: the worked example for the cat image.
-s_cat = S_ex[:1]  # (1, 3): [[3.2, 5.1, -1.7]]
+s_cat = S_ex[:1].copy()  # (1, 3): [[3.2, 5.1, -1.7]]
 P = softmax(s_cat)
+cu.check_close(s_cat, S_ex[:1], "the scores after softmax(scores)",
+               hint="softmax wrote into its argument (scores -= ...): make a new array, shifted = scores - ...")
 cu.check_shape(P, (1, 3), "softmax(scores)", hint="one probability per class, per row: keep the (N, C) shape")
 cu.check_close(P, [[0.13, 0.87, 0.00]], "softmax of the cat scores", atol=0.005,
                hint="normalise each ROW (axis=1) so that it sums to 1")
@@ -397,15 +469,14 @@ cu.check_close(-np.log(P[0, 0]), 2.04, "−log P(cat | cat image)", atol=0.005)
 # Scores around 1e3 (and −1e3) must neither overflow nor give 0/0.
 for offset in [1000.0, -1000.0]:
     P_big = softmax(s_cat + offset)
-    cu.check_finite(P_big, f"softmax(scores + {offset:g})")
     cu.check_close(P_big, P, f"softmax(scores + {offset:g})", rtol=1e-9,
-                   hint="subtract each row's maximum before np.exp: it changes no probability")
+                   hint="np.exp(1000) overflows to inf (and inf / inf is nan): subtract each row's maximum "
+                        "before np.exp; it changes no probability")
 rows = softmax(S_ex)
 cu.check_close(rows.sum(axis=1), np.ones(3), "row sums of softmax(S)",
                hint="sum over the classes (axis=1) with keepdims=True, not over the examples")
 # Two rows a thousand apart: each needs its OWN maximum subtracted.
 P_two = softmax(np.array([[0.0, 1.0], [1000.0, 1001.0]]))
-cu.check_finite(P_two, "softmax of rows 1000 apart")
 cu.check_close(P_two[0], P_two[1], "softmax of [0, 1] and of [1000, 1001]", rtol=1e-9,
                hint="subtract each row's own maximum (axis=1, keepdims=True), not the largest score of the batch")
 print("All visible tests passed.")
@@ -469,6 +540,7 @@ def softmax_loss_naive(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: float) 
 
 # %% tests="test_softmax_loss_naive" points=2
 # Visible tests: the worked example (cat image: L = 2.04).
+check_leaves_W_unchanged(softmax_loss_naive, "softmax_loss_naive")
 loss, dW = softmax_loss_naive(W_ex, X_ex[:1], y_ex[:1], 0.0)
 cu.check_close(loss, 2.04, "cross-entropy of the cat image", atol=0.005,
                hint="L = −log P(correct class): use the probability of class y_i, with a minus sign")
@@ -476,10 +548,10 @@ cu.check_close(np.exp(-loss), 0.13, "P(cat | cat image) = exp(−L)", atol=0.005
 cu.check_shape(dW, W_ex.shape, "dW", hint="dW has the shape of W: (C, D)")
 # Scores 1000 times larger: P(cat) underflows to 0, yet L = 5100 − 3200 = 1900 exactly.
 loss_big, _ = softmax_loss_naive(1000 * W_ex, X_ex[:1], y_ex[:1], 0.0)
-cu.check_finite(loss_big, "loss for scores around 1e3")
 cu.check_close(loss_big, 1900.0, "loss for scores around 1e3", rtol=1e-9,
-               hint="shift by the max, and compute −log P from the shifted scores "
-                    "(log-sum-exp minus the correct score) instead of taking log of a probability")
+               hint="np.exp(5100) overflows: subtract the row's maximum before np.exp" if not np.isfinite(loss_big)
+               else "P(cat) = e^(−1900) is 0 in floating point, so log(P) cannot give 1900: compute −log P "
+                    "from the shifted scores, log Σ_j e^(s_j − m) − (s_y − m), never as log of a probability")
 # With small random weights L ≈ log 10 ≈ 2.3.
 rng = np.random.default_rng(1)
 X_small = rng.standard_normal((50, 3073))
@@ -487,6 +559,8 @@ y_small = rng.integers(0, 10, size=50)
 loss0, _ = softmax_loss_naive(1e-4 * rng.standard_normal((10, 3073)), X_small, y_small, 0.0)
 cu.check_close(loss0, np.log(10), "cross-entropy at initialisation", atol=0.01,
                hint="with equal scores each of the 10 classes has probability 1/10, so L = log 10")
+check_gradient_conventions(softmax_loss_naive, "softmax_loss_naive",
+                           "dL/ds = P − onehot(y): subtract 1 at the correct class, so that each row sums to 0")
 cu.check_gradient(lambda W: softmax_loss_naive(W, X_g, y_g, 0.1)[0], W_g,
                   softmax_loss_naive(W_g, X_g, y_g, 0.1)[1], name="dW of softmax_loss_naive", tol=1e-5)
 print("All visible tests passed.")
@@ -543,16 +617,28 @@ def softmax_loss_vectorized(W: np.ndarray, X: np.ndarray, y: np.ndarray, reg: fl
 
 
 # %% tests="test_softmax_loss_vectorized" points=2
-# Visible tests: the cat image, then all three images with scores 1000 times larger.
+# Visible tests: the cat image, then all three images, then scores 1000 times larger.
+check_leaves_W_unchanged(softmax_loss_vectorized, "softmax_loss_vectorized")
 loss, dW = softmax_loss_vectorized(W_ex, X_ex[:1], y_ex[:1], 0.0)
 cu.check_close(loss, 2.04, "vectorised cross-entropy of the cat image", atol=0.005,
-               hint="pick log P of the correct class in each row: log_probs[np.arange(N), y]")
+               hint="L = −log P(correct class): −log_probs[np.arange(N), y], with the minus sign")
 cu.check_shape(dW, W_ex.shape, "dW", hint="dW has the shape of W: (C, D)")
+# The three images together: the mean of the three one-image losses.
+one_at_a_time = [softmax_loss_vectorized(W_ex, X_ex[i:i + 1], y_ex[i:i + 1], 0.0)[0] for i in range(3)]
+loss3, _ = softmax_loss_vectorized(W_ex, X_ex, y_ex, 0.0)
+cu.check_close(loss3, np.mean(one_at_a_time), "cross-entropy of the three images", rtol=1e-9,
+               hint="you SUMMED the per-example losses: the loss is their mean (divide by N)"
+               if np.isclose(loss3, np.sum(one_at_a_time)) else
+               "take ONE log-probability per row, log_probs[np.arange(N), y]; log_probs[:, y] takes N × N of them")
 # Losses 5100 − 3200 = 1900, 0 and 2500 + 3100 = 5600: their mean is 2500.
 loss_big, _ = softmax_loss_vectorized(1000 * W_ex, X_ex, y_ex, 0.0)
-cu.check_finite(loss_big, "loss for scores around 1e3")
 cu.check_close(loss_big, 2500.0, "loss of the three images for scores around 1e3", rtol=1e-9,
-               hint="subtract each ROW's maximum (axis=1, keepdims=True) before np.exp")
+               hint="np.exp overflows: subtract each ROW's maximum (axis=1, keepdims=True) before np.exp"
+               if not np.isfinite(loss_big) else
+               "probabilities like e^(−1900) are 0 in floating point: compute log P as (S − m) − log Σ e^(S − m), "
+               "never as log of a probability")
+check_gradient_conventions(softmax_loss_vectorized, "softmax_loss_vectorized",
+                           "dS = P − onehot(y): subtract 1 at the correct class of each row, dS[np.arange(N), y] -= 1")
 cu.check_gradient(lambda W: softmax_loss_vectorized(W, X_g, y_g, 0.1)[0], W_g,
                   softmax_loss_vectorized(W_g, X_g, y_g, 0.1)[1], name="dW of softmax_loss_vectorized", tol=1e-5)
 print("All visible tests passed.")
@@ -593,10 +679,11 @@ report_gradient("gradient, 500 x 3073 batch with 10 classes",
 ### END HIDDEN TESTS
 
 # %%
-t_naive = best_time(lambda: softmax_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
-t_vec = best_time(lambda: softmax_loss_vectorized(W_big, X_big, y_big, 1e-3))
-print(f"softmax loss on 500 x 3073: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
-      f"{t_naive / t_vec:.0f}x faster")
+with cu.needs_your_code():
+    t_naive = best_time(lambda: softmax_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
+    t_vec = best_time(lambda: softmax_loss_vectorized(W_big, X_big, y_big, 1e-3))
+    print(f"softmax loss on 500 x 3073: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
+          f"{t_naive / t_vec:.0f}x faster")
 
 # %% [markdown]
 # ## 4. SVM or softmax? And losses for other outputs
@@ -632,6 +719,28 @@ axes[1].plot(p, (1 - p) ** 2, label="squared error, target 1")
 axes[1].set(xlabel="predicted p", ylabel="$L_i$", title="an output in (0, 1), label 1")
 axes[1].legend()
 plt.show()
+# The text's claims: the hinge is exactly 0 past the margin, cross-entropy never is.
+assert np.all(np.maximum(0, 1 - gap[gap >= 1]) == 0) and np.all(np.log1p(np.exp(-gap)) > 0)
+
+# %% [markdown]
+# **Question.** In a training example the correct class's score beats every other score by
+# 5. Which loss still changes $W$ because of this example (has a nonzero gradient)?
+# (a) the SVM loss only; (b) the softmax cross-entropy only; (c) both; (d) neither.
+# Set `satisfied_margin_answer` to "a", "b", "c" or "d".
+
+# %% solution="choice_satisfied_margin"
+### BEGIN SOLUTION
+satisfied_margin_answer = "b"
+### END SOLUTION
+
+# %% tests="test_choice_satisfied_margin" points=1
+cu.check_choice(satisfied_margin_answer, "abcd", "satisfied_margin_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", satisfied_margin_answer)
+### END HIDDEN TESTS
 
 # %% [markdown]
 # ## 5. Regularisation
@@ -700,12 +809,23 @@ def elastic_net_penalty(W: np.ndarray, beta: float) -> tuple[float, np.ndarray]:
 # %% tests="test_regularization" points=2
 # Visible tests: the two weight vectors of the example above.
 w1, w2 = np.array([1.0, 0.0, 0.0, 0.0]), np.array([0.25, 0.25, 0.25, 0.25])
+for name, fn in [("l2_penalty", l2_penalty), ("l1_penalty", l1_penalty),
+                 ("elastic_net_penalty", lambda W: elastic_net_penalty(W, 0.5))]:
+    w = np.array([0.5, -1.5, 2.0])
+    fn(w)
+    cu.check_close(w, [0.5, -1.5, 2.0], f"W after calling {name}",
+                   hint="your function wrote into W (W *= 2): return a new array, such as 2 * W")
 cu.check_close(l2_penalty(w1)[0], 1.0, "l2_penalty(w1)")
 cu.check_close(l2_penalty(w2)[0], 0.25, "l2_penalty(w2)", hint="square every entry, then sum")
 cu.check_close(l1_penalty(w1)[0], 1.0, "l1_penalty(w1)")
 cu.check_close(l1_penalty(w2)[0], 1.0, "l1_penalty(w2)", hint="sum the absolute values")
 cu.check_close(l1_penalty(-w2)[0], 1.0, "l1_penalty(−w2)", hint="absolute values: negative weights cost too")
 cu.check_close(elastic_net_penalty(w2, 0.5)[0], 0.5 * 0.25 + 1.0, "elastic_net_penalty(w2, beta=0.5)")
+cu.check_close(elastic_net_penalty(np.array([1.0, -1.0]), 0.5)[0], 0.5 * 2 + 2, "elastic_net_penalty([1, −1], 0.5)",
+               hint="Σ|W| is the sum of the absolute values of the entries, not the absolute value of their sum")
+cu.check_close(l2_penalty(w2)[1], 2 * w2, "dR of l2_penalty(w2)", hint="the derivative of w² is 2w")
+cu.check_close(elastic_net_penalty(w2, 0.5)[1], 2 * 0.5 * w2 + 1, "dR of elastic_net_penalty(w2, beta=0.5)",
+               hint="the derivative of βw² + |w| is 2βw + sign(w): β multiplies the gradient too")
 cu.check_close(l1_penalty(np.array([0.0, -2.0, 3.0]))[1], [0.0, -1.0, 1.0], "dR of l1_penalty at (0, −2, 3)",
                hint="the derivative of |w| is sign(w): ±1, whatever the size of w (np.sign gives 0 at 0)")
 rng = np.random.default_rng(5)
@@ -828,22 +948,34 @@ def squared_error_loss(W, X, y, reg):
 
 by_class = np.argsort(y_train[:5000], kind="stable")
 X_sub, y_sub = X_train[:5000][by_class], y_train[:5000][by_class]
+y_sub_before = y_sub.copy()
 W_sub, losses_sub = train_linear_classifier(squared_error_loss, X_sub, y_sub, 10, lr=0.03, reg=1e-4,
                                             epochs=3, batch_size=100)
+cu.check_equal(y_sub, y_sub_before, "the labels y after training",
+               hint="training reordered the caller's X and y: shuffle an index array (order) and index with it")
 cu.check_shape(W_sub, (10, 785), "W", hint="one row of weights per class: (num_classes, D)")
 cu.check_equal(len(losses_sub), 3 * 50, "number of recorded losses",
                hint="record one loss per minibatch: 50 minibatches of 100 per epoch, 3 epochs")
 cu.check_close(losses_sub[0], 0.5, "loss of the first minibatch", atol=0.02,
                hint="the weights start tiny, so all scores are about 0 and the first loss is about "
                     "½ · 1 = 0.5; record the loss BEFORE the step")
-cu.check_equal(bool(np.mean(losses_sub[-10:]) < 0.35), True, "mean of the last 10 losses is below 0.35",
-               hint="the loss should fall: step AGAINST the gradient (W ← W − lr · dW), with the loss of "
-                    "the current minibatch")
+cu.check_equal(bool(np.mean(losses_sub[-10:]) < losses_sub[0]), True, "the loss falls during training",
+               hint="step AGAINST the gradient: W ← W − lr · dW")
+# The same images already mixed: one epoch is enough, if every image keeps its own label.
+mixed = np.random.default_rng(7).permutation(5000)
+W_mixed, _ = train_linear_classifier(squared_error_loss, X_sub[mixed], y_sub[mixed], 10, lr=0.03, epochs=1,
+                                     batch_size=100)
+accuracy_mixed = np.mean(np.argmax(X_val @ W_mixed.T, axis=1) == y_val)
+cu.check_equal(bool(accuracy_mixed > 0.65), True, f"validation accuracy {accuracy_mixed:.3f} > 0.65 after one epoch "
+               "on shuffled data", hint="index the images and the labels with the SAME minibatch indices: "
+                                        "X[batch] and y[batch]")
 accuracy_sub = np.mean(np.argmax(X_val @ W_sub.T, axis=1) == y_val)
-print(f"validation accuracy after 3 epochs on 5,000 images: {accuracy_sub:.3f}")
-cu.check_equal(bool(accuracy_sub > 0.7), True, "validation accuracy above 0.7",
-               hint="the data are sorted by class: shuffle with a new rng.permutation(N) every epoch, "
-                    "and index the images and the labels with the same minibatch indices")
+print(f"validation accuracy after 3 epochs on 5,000 class-sorted images: {accuracy_sub:.3f}")
+cu.check_equal(bool(accuracy_sub > 0.7), True, "validation accuracy above 0.7 after training on class-sorted data",
+               hint="the data are sorted by class: draw a new order with rng.permutation(N) at the start of "
+                    "EVERY epoch and walk through it")
+cu.check_equal(bool(np.mean(losses_sub[-10:]) < 0.35), True, "mean of the last 10 losses is below 0.35",
+               hint="record the loss of the current minibatch, and step with its gradient")
 # Minibatches need not divide N: 5,000 in batches of 128 is 39 full ones and one of 8.
 _, losses_128 = train_linear_classifier(squared_error_loss, X_sub, y_sub, 10, lr=0.03, epochs=1,
                                         batch_size=128)
@@ -924,18 +1056,26 @@ report("Fashion-MNIST test accuracy after training on class-sorted data", _test_
 # end of a project: here the grader uses it).
 
 # %%
-W_softmax, losses_softmax = train_linear_classifier(softmax_loss_vectorized, X_train, y_train, 10,
-                                                    lr=0.5, reg=1e-4, epochs=10, batch_size=200)
-W_svm, losses_svm = train_linear_classifier(svm_loss_vectorized, X_train, y_train, 10,
-                                            lr=0.1, reg=1e-4, epochs=10, batch_size=200)
-for name, W in [("softmax", W_softmax), ("SVM", W_svm)]:
-    print(f"{name:8s} validation accuracy: {np.mean(np.argmax(X_val @ W.T, axis=1) == y_val):.3f}")
-fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
-cu.plot_loss_curve(losses_softmax, ax=axes[0], smooth=50)
-axes[0].set_title("softmax cross-entropy per minibatch")
-cu.plot_loss_curve(losses_svm, ax=axes[1], smooth=50)
-axes[1].set_title("SVM loss per minibatch")
-plt.show()
+with cu.needs_your_code():
+    W_softmax, losses_softmax = train_linear_classifier(softmax_loss_vectorized, X_train, y_train, 10,
+                                                        lr=0.5, reg=1e-4, epochs=10, batch_size=200)
+    W_svm, losses_svm = train_linear_classifier(svm_loss_vectorized, X_train, y_train, 10,
+                                                lr=0.1, reg=1e-4, epochs=10, batch_size=200)
+    accuracy_softmax = np.mean(np.argmax(X_val @ W_softmax.T, axis=1) == y_val)
+    accuracy_svm = np.mean(np.argmax(X_val @ W_svm.T, axis=1) == y_val)
+    print(f"softmax  validation accuracy: {accuracy_softmax:.3f}\nSVM      validation accuracy: {accuracy_svm:.3f}")
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.2))
+    cu.plot_loss_curve(losses_softmax, ax=axes[0], smooth=50)
+    axes[0].set_title("softmax cross-entropy per minibatch")
+    cu.plot_loss_curve(losses_svm, ax=axes[1], smooth=50)
+    axes[1].set_title("SVM loss per minibatch")
+    plt.show()
+    # The text's claims, computed.
+    print(f"first minibatch losses: softmax {losses_softmax[0]:.3f} (log 10 = {np.log(10):.3f}), "
+          f"SVM {losses_svm[0]:.3f} (C − 1 = 9)")
+    assert abs(losses_softmax[0] - np.log(10)) < 0.05, "softmax should start at log 10"
+    assert abs(losses_svm[0] - 9) < 0.1, "the SVM loss should start at C − 1 = 9"
+    assert 0.82 < accuracy_softmax < 0.87, "the text says about 0.84"
 
 # %% [markdown]
 # Both curves start where sections 2 and 3 predicted for tiny weights: $C - 1 = 9$ for the
@@ -943,7 +1083,8 @@ plt.show()
 #
 # For reference, logistic regression (a softmax classifier trained to convergence with a
 # tuned $\lambda$) reaches about 0.84 on the Fashion-MNIST test set; ten epochs of plain
-# SGD land right there (the grader measures yours).
+# SGD land right there on the validation set (between 0.82 and 0.87, asserted above; the
+# grader measures yours on the test set).
 #
 # ### The learned templates
 #
@@ -956,13 +1097,23 @@ plt.show()
 # penalty.
 
 # %%
-W_strong, _ = train_linear_classifier(softmax_loss_vectorized, X_train, y_train, 10,
-                                      lr=0.5, reg=3e-3, epochs=10, batch_size=200)
-for reg, W in [(1e-4, W_softmax), (3e-3, W_strong)]:
-    accuracy = np.mean(np.argmax(X_val @ W.T, axis=1) == y_val)
-    cu.show_templates(W, (28, 28), class_names=cu.FASHION_MNIST_CLASSES)
-    plt.suptitle(f"λ = {reg:g}: validation accuracy {accuracy:.3f}", y=1.1)
-    plt.show()
+with cu.needs_your_code():
+    W_strong, _ = train_linear_classifier(softmax_loss_vectorized, X_train, y_train, 10,
+                                          lr=0.5, reg=3e-3, epochs=10, batch_size=200)
+    for reg, W in [(1e-4, W_softmax), (3e-3, W_strong)]:
+        accuracy = np.mean(np.argmax(X_val @ W.T, axis=1) == y_val)
+        cu.show_templates(W, (28, 28), class_names=cu.FASHION_MNIST_CLASSES)
+        plt.suptitle(f"λ = {reg:g}: validation accuracy {accuracy:.3f}", y=1.1)
+        plt.show()
+    # The text's claims, computed: a little lower accuracy, and where the errors are.
+    accuracy_strong = np.mean(np.argmax(X_val @ W_strong.T, axis=1) == y_val)
+    assert accuracy_softmax - 0.05 < accuracy_strong < accuracy_softmax, "a little lower accuracy, says the text"
+    pred_val = np.argmax(X_val @ W_softmax.T, axis=1)
+    errors = pred_val != y_val
+    upper_body = np.isin(y_val, [0, 2, 4, 6])  # T-shirt/top, pullover, coat, shirt
+    share = np.mean(upper_body[errors])
+    print(f"{share:.0%} of the validation errors (λ = 1e-4) are T-shirts, pullovers, coats or shirts")
+    assert share > 0.5, "the text says most errors are there"
 
 # %% [markdown]
 # With the weak penalty the templates are speckled: the classifier uses any single pixel
@@ -977,6 +1128,205 @@ for reg, W in [(1e-4, W_softmax), (3e-3, W_strong)]:
 # remaining errors are. One template per class is the limit of a linear classifier;
 # the next notebooks stack layers to get past it.
 #
+# ## 7. Choosing the hyperparameters: random search
+#
+# We picked $\eta = 0.5$ and $\lambda = 10^{-4}$ by hand. The honest way to choose
+# hyperparameters is to try several settings, train with each, and keep the one with the
+# best **validation** accuracy (never the test set: choosing on it would make the test
+# score optimistic).
+#
+# Two habits make the search efficient. **Search on a log scale**: a learning rate of
+# 0.001 and one of 0.002 differ as much as 0.5 and 1; what matters is the order of
+# magnitude, so we draw the *exponent* uniformly, $\eta = 10^{u}$ with
+# $u \sim \mathcal{U}(\log_{10}\eta_{\min}, \log_{10}\eta_{\max})$. And **search at
+# random rather than on a grid**: a $5 \times 5$ grid tries only five distinct learning
+# rates, while 25 random trials try 25 of each hyperparameter, which pays when one of them
+# matters much more than the other (Bergstra and Bengio, 2012). Each trial is cheap on
+# purpose: two epochs on 10,000 images rank the settings well enough; only the winner is
+# then trained on everything.
+#
+# **Question.** A search draws $\eta = 10^{u}$ with $u$ uniform in $[-3, 1]$ (learning
+# rates from 0.001 to 10). About what fraction of its trials try a learning rate below
+# 0.01? (a) 0.1 %; (b) 25 %; (c) 50 %. Set `log_scale_answer` to "a", "b" or "c".
+
+# %% solution="choice_log_scale"
+### BEGIN SOLUTION
+log_scale_answer = "b"
+### END SOLUTION
+
+# %% tests="test_choice_log_scale" points=1
+cu.check_choice(log_scale_answer, "abc", "log_scale_answer")
+print("Answer recorded; it is marked at grading.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report_choice
+
+report_choice("answer", log_scale_answer)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# ### Exercise 8: random search
+#
+# Implement `random_search`. It takes `train_and_evaluate(lr, reg) -> validation accuracy`
+# and does not care how that trains. Precisely, because the hidden tests compare every
+# trial with the reference's:
+#
+# * from the `rng` given, draw all learning-rate exponents at once,
+#   `rng.uniform(np.log10(lr_range[0]), np.log10(lr_range[1]), size=num_trials)`, then
+#   all regularisation exponents the same way from `reg_range`, and nothing else;
+# * trial `i` uses `lr = 10 ** (its exponent)` and `reg` likewise; run the trials in order;
+# * return `results`, an array of shape `(num_trials, 3)` whose row `i` is
+#   `(lr, reg, accuracy)` of trial `i`, and `best`, the row index of the highest accuracy
+#   (the first such row if several tie).
+
+# %% solution="random_search"
+def random_search(train_and_evaluate: Callable[[float, float], float], num_trials: int,
+                  lr_range: tuple[float, float], reg_range: tuple[float, float],
+                  seed: int = 0) -> tuple[np.ndarray, int]:
+    """Random search over (lr, reg) on a log scale.
+
+    Returns (results, best): results (num_trials, 3) with rows (lr, reg, accuracy) in trial order,
+    best the index of the row with the highest accuracy (the first on a tie).
+    """
+    rng = np.random.default_rng(seed)
+    ### BEGIN SOLUTION
+    log_lrs = rng.uniform(np.log10(lr_range[0]), np.log10(lr_range[1]), size=num_trials)
+    log_regs = rng.uniform(np.log10(reg_range[0]), np.log10(reg_range[1]), size=num_trials)
+    results = np.zeros((num_trials, 3))
+    for i in range(num_trials):
+        lr, reg = 10.0 ** log_lrs[i], 10.0 ** log_regs[i]
+        results[i] = lr, reg, train_and_evaluate(lr, reg)
+    return results, int(np.argmax(results[:, 2]))
+    ### END SOLUTION
+
+
+# %% tests="test_random_search" points=2
+# Visible tests, with a stand-in for training: a smooth "accuracy" that peaks at
+# lr = 0.1, reg = 1e-4, so that the tests check the search and nothing else.
+calls = []
+
+
+def toy_accuracy(lr, reg):
+    calls.append((lr, reg))
+    return 1.0 - 0.05 * (np.log10(lr) + 1) ** 2 - 0.02 * (np.log10(reg) + 4) ** 2
+
+
+toy_results, toy_best = random_search(toy_accuracy, 200, (1e-3, 10.0), (1e-6, 1e-2), seed=0)
+cu.check_shape(toy_results, (200, 3), "results", hint="one row (lr, reg, accuracy) per trial")
+cu.check_equal(len(calls), 200, "number of calls to train_and_evaluate", hint="call it once per trial")
+lrs, regs = toy_results[:, 0], toy_results[:, 1]
+cu.check_equal(bool(np.all((lrs >= 1e-3) & (lrs <= 10.0)) and np.all((regs >= 1e-6) & (regs <= 1e-2))), True,
+               "every lr in [1e-3, 10] and every reg in [1e-6, 1e-2]",
+               hint="draw the EXPONENT between log10 of the bounds, then take 10 ** exponent")
+# On a log scale, half the draws of lr in [1e-3, 10] fall below 0.1 (exponents −3 to −1 of −3 to 1).
+below = np.mean(lrs < 0.1)
+cu.check_equal(bool(0.35 < below < 0.65), True, f"fraction of learning rates below 0.1 ({below:.2f}) near 0.5",
+               hint="sample on a LOG scale: a uniform draw of lr itself puts 99 % of them above 0.1")
+cu.check_close(toy_results[:, :2], np.array(calls), "columns lr and reg of results vs. the calls made",
+               hint="row i holds the lr and reg that trial i passed to train_and_evaluate, in that order")
+cu.check_close(toy_results[:, 2], [1.0 - 0.05 * (np.log10(a) + 1) ** 2 - 0.02 * (np.log10(b) + 4) ** 2
+                                   for a, b in toy_results[:, :2]], "the accuracy column",
+               hint="store what train_and_evaluate(lr, reg) returned for the lr and reg of that row")
+cu.check_equal(toy_best, int(np.argmax(toy_results[:, 2])), "best",
+               hint="best is the index of the HIGHEST accuracy (np.argmax), not the lowest or the last")
+cu.check_equal(random_search(lambda lr, reg: 0.5, 4, (1e-3, 1.0), (1e-6, 1e-2))[1], 0,
+               "best when every trial ties", hint="on a tie keep the first trial (np.argmax does)")
+again, _ = random_search(toy_accuracy, 200, (1e-3, 10.0), (1e-6, 1e-2), seed=0)
+cu.check_close(again, toy_results, "results of a second search with the same seed", rtol=0,
+               hint="draw only from rng = np.random.default_rng(seed), never from np.random's global state")
+print("All visible tests passed.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import hidden_seed, report
+
+
+def _accuracy(lr, reg):
+    # The grader's stand-in for training: bumpy in lr, so a search is needed to find the top.
+    return float(0.8 + 0.1 * np.cos(2.5 * np.log10(lr)) - 0.01 * (np.log10(reg) + 3) ** 2)
+
+
+report("every trial (lr, reg, accuracy) on unseen ranges",
+       lambda: random_search(_accuracy, 25, (1e-4, 3.0), (1e-7, 1e-1), seed=hidden_seed(2040))[0], rtol=1e-9)
+report("the best trial's index", lambda: random_search(_accuracy, 25, (1e-4, 3.0), (1e-7, 1e-1),
+                                                     seed=hidden_seed(2040))[1], kind="equal")
+report("another seed and other ranges",
+       lambda: random_search(_accuracy, 7, (0.01, 0.02), (1e-3, 1.0), seed=hidden_seed(2041))[0], rtol=1e-9)
+report("ties keep the first best trial",
+       lambda: random_search(lambda lr, reg: float(lr > 0.01), 30, (1e-4, 1.0), (1e-5, 1e-3),
+                             seed=hidden_seed(2042))[1], kind="equal")
+report("one trial", lambda: random_search(_accuracy, 1, (1e-3, 1.0), (1e-4, 1e-4), seed=hidden_seed(2043))[0],
+       rtol=1e-9)
+### END HIDDEN TESTS
+
+# %% [markdown]
+# Now the real thing: 20 trials, each two epochs of softmax training on 10,000 training
+# images, scored on the validation set. Each dot below is one trial, placed by its
+# (log) learning rate and regularisation strength and coloured by its validation accuracy;
+# the star is the best.
+
+# %%
+X_search, y_search = X_train[:10000], y_train[:10000]
+
+
+def train_and_evaluate(lr: float, reg: float) -> float:
+    """Two epochs of softmax training on 10,000 images; validation accuracy."""
+    W, _ = train_linear_classifier(softmax_loss_vectorized, X_search, y_search, 10, lr=lr, reg=reg,
+                                   epochs=2, batch_size=200)
+    return float(np.mean(np.argmax(X_val @ W.T, axis=1) == y_val))
+
+
+with cu.needs_your_code():
+    search, best = random_search(train_and_evaluate, 20, lr_range=(1e-3, 10.0), reg_range=(1e-6, 1e-2), seed=0)
+    best_lr, best_reg, best_accuracy = search[best]
+    fig, ax = plt.subplots(figsize=(6, 4.2))
+    dots = ax.scatter(np.log10(search[:, 0]), np.log10(search[:, 1]), c=search[:, 2], cmap="viridis", s=60,
+                      edgecolors="k", linewidths=0.4)
+    ax.scatter(np.log10(best_lr), np.log10(best_reg), marker="*", s=300, c="none", edgecolors="C3", linewidths=1.5)
+    fig.colorbar(dots, label="validation accuracy")
+    ax.set(xlabel=r"$\log_{10}$ learning rate", ylabel=r"$\log_{10}$ regularisation strength",
+           title=f"random search: best lr = {best_lr:.2g}, reg = {best_reg:.1g} ({best_accuracy:.3f})")
+    plt.show()
+    # The text's claims, computed.
+    small_lr = search[:, 0] < 0.01
+    print(f"{small_lr.sum()} trials with lr < 0.01: best accuracy {search[small_lr, 2].max():.3f}; "
+          f"the others: {search[~small_lr, 2].min():.3f} to {search[~small_lr, 2].max():.3f}")
+    assert small_lr.any() and search[small_lr, 2].max() < 0.7, "every trial with lr < 0.01 should stay below 0.70"
+    assert best_lr >= 0.1 and best_accuracy > 0.8, "the best trial should have lr >= 0.1 and accuracy above 0.8"
+
+# %% [markdown]
+# The picture is mostly a story about the learning rate. Every trial with $\eta < 0.01$ stays
+# below 0.70 (asserted above): two epochs of such small steps leave the model far from
+# trained. Above $\eta = 0.1$ the accuracies bunch together near the top, and the
+# regularisation strength matters much less in this range: that is why random search beats
+# a grid here, since it spends every trial on a new learning rate. The top trials differ by
+# less than the noise of a two-epoch run, so the winner is *a* good setting, not *the*
+# best one. Trained on all the data, it should land close to the setting we chose by hand.
+
+# %%
+with cu.needs_your_code():
+    W_best, _ = train_linear_classifier(softmax_loss_vectorized, X_train, y_train, 10, lr=best_lr, reg=best_reg,
+                                        epochs=10, batch_size=200)
+    accuracy_best = np.mean(np.argmax(X_val @ W_best.T, axis=1) == y_val)
+    print(f"the search's choice, trained on all 55,000 images for 10 epochs: validation accuracy "
+          f"{accuracy_best:.3f}")
+    print(f"the hand-picked lr = 0.5, reg = 1e-4 (section 6): {accuracy_softmax:.3f}")
+    assert abs(accuracy_best - accuracy_softmax) < 0.02, "the search's choice should land within 2 points"
+
+# %% tests="test_best_model" points=2
+# Visible test: the model trained with the search's best setting (the cell above).
+cu.check_equal(bool(accuracy_best > 0.8), True, f"validation accuracy of W_best ({accuracy_best:.3f}) above 0.8",
+               hint="run the two cells above; if the search picked a poor setting, check that best is the "
+                    "index of the HIGHEST accuracy")
+print("Visible test passed; the grader measures W_best on the test set.")
+### BEGIN HIDDEN TESTS
+from autograde.probe import report
+
+# Judged on the test set, whose labels only the grader loads (autograde/judge/labels.py).
+_X_test = preprocess(cu.load_fashion_mnist_images("test", flatten=True))
+report("Fashion-MNIST test accuracy of the model chosen by random search",
+       lambda: np.argmax(_X_test @ np.asarray(W_best, dtype=np.float32).T, axis=1),
+       metric="accuracy", labels="fashion_mnist_test", min={"cpu": 0.8, "gpu": 0.8})
+### END HIDDEN TESTS
+
+# %% [markdown]
 # ## Summary
 #
 # * A loss measures how bad $W$ is: $L = \frac{1}{N} \sum_i L_i + \lambda R(W)$.
@@ -989,3 +1339,5 @@ for reg, W in [(1e-4, W_softmax), (3e-3, W_strong)]:
 #   the loop first, then check the fast version against it.
 # * Minibatch SGD with shuffling trains a linear classifier on Fashion-MNIST to about 84 %
 #   in seconds.
+# * Hyperparameters are chosen on the validation set; random search on a log scale tries
+#   a new value of every hyperparameter in each trial.
