@@ -50,6 +50,11 @@ class Grade:
     stats: dict = field(default_factory=dict)  # execution figures: seconds, kernel start, peak memory
 
     @property
+    def auto_max_score(self) -> float:
+        """The points the autograder can give: every cell but the written answers marked by hand."""
+        return sum(m for _, m in self.tests.values())
+
+    @property
     def manual_pending(self) -> float:
         """Points of written answers nobody has marked yet (formgrader's manual grading)."""
         return sum(m for s, m in self.manual.values() if s is None)

@@ -120,7 +120,7 @@ def test_feedback_never_shows_hidden_source_even_when_a_submission_prints_it(cou
     nb.cells.append(nbformat.v4.new_code_cell("exec(compile(In[-2] + '\\nraise ValueError(1)', 'leak', 'exec'))"))
     write_submission(course, "leaker", "00_setup", nbformat.writes(nb))
     [grade] = grade_assignment(course, "00_setup", ["leaker"], "cpu", feedback=True)
-    assert grade.score == grade.max_score > 0
+    assert grade.score == grade.auto_max_score > 0
     source = nbformat.read(course.source_notebook("00_setup"), as_version=4)
     secret = hidden_lines(source)
     assert any("_set_course_salt" in line for line in secret)
