@@ -58,7 +58,13 @@ def postgres_url():
         if os.environ.get("CI"):
             pytest.fail("PostgreSQL is not installed; scripts/system-deps.sh installs it (apt-get install postgresql)")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql)")
-    pytest.importorskip("psycopg2", reason="the grader extra's psycopg2-binary is not installed")
+    # SQLAlchemy 2.1 speaks to postgresql:// URLs through psycopg 3, which the grader extra declares.
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail("psycopg is not installed: the grader extra declares psycopg[binary]; reinstall with .[dev]")
+        pytest.skip("psycopg is not installed (pip install 'psycopg[binary]')")
     # Root cannot run postgres: hand the server to `nobody`, in a folder outside root's private tmp.
     as_root = os.geteuid() == 0
     user = {"user": 65534, "group": 65534, "extra_groups": []} if as_root else {}
