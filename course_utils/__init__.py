@@ -57,6 +57,7 @@ from .gradcheck import (
     rel_error,
     sparse_gradient_check,
 )
+from .loops import check_vectorised, python_lines
 from .pending import needs_your_code
 from .text import CharVocab, NamesDataError, load_names, names_split, next_char_targets
 from .toy import line_inputs, line_targets, make_ring, make_spirals, make_three_modes, make_xor
@@ -134,6 +135,9 @@ __all__ = [
     "check_equal",
     "check_finite",
     "check_choice",
+    # vectorisation, counted in lines of Python rather than seconds
+    "python_lines",
+    "check_vectorised",
     # demo cells waiting for the student's code
     "needs_your_code",
     # viz
