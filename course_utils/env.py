@@ -6,6 +6,8 @@ torch alone takes more than a second to import.
 
 from __future__ import annotations
 
+import importlib.abc
+import importlib.util
 import os
 import platform
 import random
@@ -48,15 +50,49 @@ def seed_everything(seed: int) -> None:
     """Seed Python's `random`, NumPy's legacy global RNG and torch (CPU and every GPU).
 
     This makes a notebook re-runnable; it does not make GPU kernels deterministic
-    (see torch.use_deterministic_algorithms for that).
+    (see torch.use_deterministic_algorithms for that). torch is seeded now if it is
+    already imported, otherwise the moment it is first imported: a NumPy-only notebook
+    does not pay the second torch takes to import.
     """
     random.seed(seed)
     np.random.seed(seed)
-    import torch
+    if "torch" in sys.modules:
+        _seed_torch(sys.modules["torch"], seed)
+    else:
+        _SEED_ON_IMPORT.seed = seed
+        if _SEED_ON_IMPORT not in sys.meta_path:
+            sys.meta_path.insert(0, _SEED_ON_IMPORT)
 
+
+def _seed_torch(torch, seed: int) -> None:
     torch.manual_seed(seed)
     if torch.cuda.is_available():
         torch.cuda.manual_seed_all(seed)
+
+
+class _SeedTorchWhenImported(importlib.abc.MetaPathFinder):
+    """An import hook that seeds torch as soon as its first import finishes, then removes itself."""
+
+    seed = 0
+
+    def find_spec(self, name, path, target=None):  # noqa: ARG002 -- the finder protocol
+        if name != "torch":
+            return None
+        sys.meta_path.remove(self)  # the other finders locate the real torch
+        spec = importlib.util.find_spec("torch")
+        if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        load, seed = spec.loader.exec_module, self.seed
+
+        def exec_module(module):
+            load(module)
+            _seed_torch(module, seed)
+
+        spec.loader.exec_module = exec_module  # this spec's own loader object, nobody else's
+        return spec
+
+
+_SEED_ON_IMPORT = _SeedTorchWhenImported()
 
 
 def describe_environment() -> dict[str, str]:

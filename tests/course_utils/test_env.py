@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import platform
 import random
+import subprocess
 import sys
 
 import numpy as np
@@ -76,3 +77,21 @@ def test_print_environment_aligns_values(capsys: pytest.CaptureFixture[str]) -> 
     for line, (key, value) in zip(lines, info.items(), strict=True):
         assert line.startswith(key)
         assert line[column:] == value and line[column - 1] == " "
+
+
+def test_seed_everything_before_torch_is_imported_seeds_it_on_import() -> None:
+    # A fresh interpreter: torch must not be imported by seeding (a second saved in every
+    # NumPy-only notebook), yet draw exactly what torch.manual_seed(7) gives once imported.
+    code = (
+        "import sys, course_utils as cu\n"
+        "cu.seed_everything(3); cu.seed_everything(7)\n"
+        "assert 'torch' not in sys.modules\n"
+        "import torch\n"
+        "seeded = torch.rand(4).tolist()\n"
+        "torch.manual_seed(7)\n"
+        "assert seeded == torch.rand(4).tolist(), seeded\n"
+        "assert not any(type(f).__name__ == '_SeedTorchWhenImported' for f in sys.meta_path)\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip() == "ok", out.stderr
