@@ -12,7 +12,7 @@
 # * `conv_output_size` and `conv_param_count`, the two formulas every CNN designer uses;
 # * `conv_forward_naive`, a convolution layer with loops (stride and zero padding), and
 #   `conv_forward_fast`, the same layer as one matrix product (**im2col**), with no
-#   Python loop at all;
+#   Python loop over examples, channels, filters or positions;
 # * `max_pool_forward` and `max_pool_backward`;
 # * `ResidualBlock`, the building block of ResNets, in PyTorch;
 # * `build_cnn` and `train_cnn`: a CNN for Fashion-MNIST and the recipe that trains it
@@ -389,7 +389,7 @@ print("cols @ kernel:", windows.reshape(9, 9) @ k_ex.reshape(9))
 # ### Exercise 3: `conv_forward_fast`
 #
 # Same inputs and outputs as `conv_forward_naive`, no Python loop over positions,
-# examples or filters.
+# examples, channels or filters.
 #
 # **Precision.** Your result is compared with the reference to a relative error of
 # $10^{-5}$ (and an absolute one of $10^{-5}$ for values near zero). Computing in float64, as
@@ -496,15 +496,16 @@ def best_time(f, repeats=3):
 rng = np.random.default_rng(3)
 naive_lines, fast_lines = {}, {}
 with cu.needs_your_code():
-    print("image      lines of Python: naive    fast   |   time: naive       fast    ratio")
+    print(f"{'':9} {'lines of Python':^24} | {'time on this machine, now':^32}")
+    print(f"{'image':9} {'naive':>12} {'fast':>11} | {'naive':>12} {'fast':>10} {'ratio':>8}")
     for side in (8, 16, 32):
         x, w, b = rng.normal(size=(4, 3, side, side)), rng.normal(size=(8, 3, 3, 3)), np.zeros(8)
         naive_lines[side] = cu.python_lines(conv_forward_naive, x, w, b, 1, 1)[1]
         fast_lines[side] = cu.python_lines(conv_forward_fast, x, w, b, 1, 1)[1]
         t_naive = best_time(lambda: conv_forward_naive(x, w, b, 1, 1))
         t_fast = best_time(lambda: conv_forward_fast(x, w, b, 1, 1), repeats=10)
-        print(f"{side:3d} × {side:<3d} {naive_lines[side]:22,d} {fast_lines[side]:7d}   | {1e3 * t_naive:10.1f} ms "
-              f"{1e3 * t_fast:7.2f} ms {t_naive / t_fast:6.0f}×")
+        print(f"{side:3d} × {side:<3d} {naive_lines[side]:12,d} {fast_lines[side]:11d} | {1e3 * t_naive:9.1f} ms "
+              f"{1e3 * t_fast:7.2f} ms {t_naive / t_fast:7.0f}×")
     # What the text below says, counted in lines of Python, which no busy machine changes.
     growth = naive_lines[32] / naive_lines[8]
     assert growth > 10, (f"conv_forward_naive ran {growth:.1f} times more lines at 32 × 32 than at 8 × 8; a loop over "
