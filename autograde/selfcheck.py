@@ -1,6 +1,12 @@
 """Prove a notebook's hidden tests: the reference gets full marks, the blank release zero,
 every mutant loses points on the test of the function it breaks, and every variant (a
-correct answer written differently) keeps full marks."""
+correct answer written differently) keeps full marks.
+
+Variants of different cells are handed in together, one submission per group (all correct
+answers together must still earn full marks); only a group that loses points is graded
+again one variant at a time, to name the variant at fault. A notebook's variants thus cost
+as many full runs as the most variants any one cell has, not one run each.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,7 @@ import nbformat
 
 from .build.source import REPO_ROOT
 from .course import Course
-from .mutants import apply_mutant, fill_release, load_assignment, load_variants
+from .mutants import Variant, apply_mutant, fill_release, load_assignment, load_variants, reference_answers
 from .run.grade import Grade, grade_assignment, write_submission
 from .run.parallel import default_workers
 
@@ -24,6 +30,7 @@ class Expectation:
     rule: str  # "full", "zero" or the grade_id that must lose points
     why: str = ""
     hint: str | None = None  # text the visible test must show for this mistake
+    variants: tuple[Variant, ...] = ()  # the correct answers handed in together by this student
 
 
 @dataclass
@@ -38,8 +45,29 @@ class SelfcheckResult:
         return not self.failures
 
 
+def group_variants(variants: list[Variant]) -> list[list[Variant]]:
+    """As few groups as possible, none with two variants of one cell (they could not be combined)."""
+    groups: list[list[Variant]] = []
+    for variant in variants:
+        group = next((g for g in groups if all(v.cell != variant.cell for v in g)), None)
+        if group is None:
+            groups.append([variant])
+        else:
+            group.append(variant)
+    return groups
+
+
+def _write_variants(course: Course, name: str, release, answers: dict[str, str], student: str,
+                    variants: list[Variant]) -> Expectation:
+    for variant in variants:
+        answers = apply_mutant(answers, variant)
+    write_submission(course, student, name, nbformat.writes(fill_release(release, answers)))
+    why = "; ".join(f"{v.name}: {v.note}" for v in variants)
+    return Expectation(student, "full", why, variants=tuple(variants))
+
+
 def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
-    """Build the assignment and write the reference, blank and mutant submissions."""
+    """Build the assignment and write the reference, blank, mutant and variant submissions."""
     name = solution.stem
     release, answers, mutants = load_assignment(course, solution)
     write_submission(course, "reference", name, nbformat.writes(fill_release(release, answers)))
@@ -50,10 +78,10 @@ def prepare_submissions(course: Course, solution: Path) -> list[Expectation]:
         student = f"mutant-{mutant.name}"
         write_submission(course, student, name, nbformat.writes(mutated))
         expectations.append(Expectation(student, mutant.test, mutant.why, mutant.hint))
-    for variant in load_variants(solution.parent / "mutants" / f"{name}.toml"):
-        student = f"variant-{variant.name}"
-        write_submission(course, student, name, nbformat.writes(fill_release(release, apply_mutant(answers, variant))))
-        expectations.append(Expectation(student, "full", variant.note))
+    groups = group_variants(load_variants(solution.parent / "mutants" / f"{name}.toml"))
+    for number, group in enumerate(groups, 1):
+        student = f"variant-{group[0].name}" if len(group) == 1 else f"variants-{number}-of-{len(groups)}"
+        expectations.append(_write_variants(course, name, release, answers, student, group))
     return expectations
 
 
@@ -118,10 +146,22 @@ def selfcheck(solution: Path, course_root: Path | None = None, profile: str = "c
         course = Course(course_root or Path(tmp))
         expectations = prepare_submissions(course, solution)
         stop_after = {e.student: e.rule for e in expectations if e.rule not in ("full", "zero")}
+        workers = workers or default_workers()
         grades = grade_assignment(course, solution.stem, [e.student for e in expectations], profile, feedback=False,
-                                  workers=workers or default_workers(), stop_after=stop_after)
+                                  workers=workers, stop_after=stop_after)
         failures = [f for e, g in zip(expectations, grades) if (f := _failure(e, g))]
         failures += [f for e in expectations if e.hint and (f := _hint_missing(course, solution.stem, e))]
+        # A group of variants that lost points: hand each in alone to name the one at fault.
+        failed_groups = [e for e, g in zip(expectations, grades) if len(e.variants) > 1 and _failure(e, g)]
+        if failed_groups:
+            release = nbformat.read(course.release_notebook(solution.stem), as_version=4)
+            answers = reference_answers(nbformat.read(course.source_notebook(solution.stem), as_version=4))
+            alone = [_write_variants(course, solution.stem, release, answers, f"variant-{v.name}", [v])
+                     for e in failed_groups for v in e.variants]
+            regraded = grade_assignment(course, solution.stem, [e.student for e in alone], profile, feedback=False,
+                                        workers=workers)
+            failures += [f for e, g in zip(alone, regraded) if (f := _failure(e, g))]
+            grades += regraded
     return SelfcheckResult(solution.stem, grades, failures, time.perf_counter() - start)
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from autograde.build.source import solution_paths
@@ -46,3 +48,40 @@ def test_a_variant_must_keep_full_marks(tmp_path):
     toml.write_text(toml.read_text().replace('name = "b"', 'name = "a"'))
     with pytest.raises(MutantError, match="unique"):
         load_variants(toml)
+
+
+def test_variants_of_different_cells_are_handed_in_together():
+    from autograde.mutants import Variant
+    from autograde.selfcheck import group_variants
+
+    def v(name, cell):
+        return Variant(name, cell, "x", "y", "")
+
+    groups = group_variants([v("a", "f"), v("b", "g"), v("c", "f"), v("d", "h"), v("e", "f")])
+    assert [[x.name for x in g] for g in groups] == [["a", "b", "d"], ["c"], ["e"]]
+    assert all(len({x.cell for x in g}) == len(g) for g in groups)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_a_group_of_variants_that_loses_points_is_regraded_to_name_the_culprit(tmp_path):
+    import shutil
+
+    from autograde.build.source import REPO_ROOT
+
+    (tmp_path / "mutants").mkdir()
+    solution = shutil.copy(REPO_ROOT / "solutions" / "00_setup.py", tmp_path / "00_setup.py")
+    # No mutants, two variants of different cells: a correct one, and a "variant" that is a wrong answer.
+    (tmp_path / "mutants" / "00_setup.toml").write_text(
+        '[[variant]]\nname = "copy-then-in-place"\ncell = "standardize"\nfind = "return (X - mu) / sigma"\n'
+        'replace = "Z = X.copy()\\n    Z -= mu\\n    Z /= sigma\\n    return Z"\nnote = "in place on a copy"\n\n'
+        '[[variant]]\nname = "wrong-choice"\ncell = "choice_mean_axis"\nfind = \'mean_axis_answer = "b"\'\n'
+        'replace = \'mean_axis_answer = "a"\'\nnote = "not a correct answer at all"\n')
+    result = selfcheck(Path(solution), workers=1)
+    students = [g.student for g in result.grades]
+    assert "variants-1-of-1" in students, students  # both handed in together first
+    assert {"variant-copy-then-in-place", "variant-wrong-choice"} <= set(students)  # then one at a time
+    assert len(result.failures) == 2, result.failures  # the group, and the culprit named alone
+    assert any(f.startswith("variant-wrong-choice (wrong-choice: not a correct answer at all) lost points")
+               for f in result.failures), result.failures
+    assert not any("copy-then-in-place" in f and f.startswith("variant-copy") for f in result.failures)
