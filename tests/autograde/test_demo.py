@@ -15,8 +15,10 @@ from autograde.course import COURSE_ID, Course
 @pytest.mark.timeout(1800)  # a safety net: two test lanes share the cores (see tests/conftest.py)
 def test_demo_grades_sample_submissions_into_a_real_gradebook(tmp_path, capsys):
     root = tmp_path / "demo"
-    # Three notebooks keep CI short; `make demo` grades them all.
-    assignments = ["00_setup", "01_linear_classifiers", "04_optimization"]
+    # Two notebooks keep CI short; `make demo` grades them all. Naming mistakes runs every mutant of
+    # each notebook on this course's draw (a selfcheck's worth of kernels), so these are the two
+    # with the fewest and cheapest: the selfchecks already grade every notebook's reference in full.
+    assignments = ["00_setup", "01b_knn"]
     assert main(["demo", *assignments, "--course", str(root), "--profile", "cpu"]) == 0
     table = capsys.readouterr().out
     assert "ada" in table and "blaise" in table and "total" in table
