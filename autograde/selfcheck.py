@@ -19,7 +19,14 @@ import nbformat
 
 from .build.source import REPO_ROOT
 from .course import Course
-from .mutants import Variant, apply_mutant, fill_release, load_assignment, load_variants, reference_answers
+from .mutants import (
+    Variant,
+    apply_mutant,
+    fill_release,
+    load_assignment,
+    load_variants,
+    reference_answers,
+)
 from .run.grade import Grade, grade_assignment, write_submission
 from .run.parallel import default_workers
 
