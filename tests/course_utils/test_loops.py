@@ -64,3 +64,9 @@ def test_an_installed_tracer_is_put_back_even_when_the_function_raises():
         assert sys.gettrace() is tracer
     finally:
         sys.settrace(None)
+
+
+def test_is_vectorised_is_the_rule_check_vectorised_enforces():
+    assert cu.is_vectorised(_vectorised_sum, (np.ones(3),), (np.ones(300),))
+    assert not cu.is_vectorised(_loop_sum, (np.ones(3),), (np.ones(300),))
+    assert cu.lines_stay_flat(10, 13) and not cu.lines_stay_flat(10, 14)
