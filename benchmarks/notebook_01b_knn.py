@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -33,16 +32,6 @@ from course_utils import perturb
 SOLUTION = REPO_ROOT / "solutions" / "01b_knn.py"
 K_CHOICES = [1, 3, 5, 8, 10, 12, 15, 20, 50, 100]
 THRESHOLD = 0.72
-
-
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    """The fastest of ``repeats`` calls of fn(), in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
 
 
 def load_data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -71,13 +60,13 @@ def main() -> None:
     d_two = two(small_test, small_train)
     disagreement = max(np.abs(one(small_test, small_train) - d_two).max(),
                        np.abs(none(small_test, small_train) - d_two).max())
-    times = {"two loops": best_time(lambda: two(small_test, small_train), min(args.repeats, 2)),
-             "one loop": best_time(lambda: one(small_test, small_train), args.repeats),
-             "no loops": best_time(lambda: none(small_test, small_train), args.repeats)}
+    times = {"two loops": cu.best_time(lambda: two(small_test, small_train), min(args.repeats, 2)),
+             "one loop": cu.best_time(lambda: one(small_test, small_train), args.repeats),
+             "no loops": cu.best_time(lambda: none(small_test, small_train), args.repeats)}
     print(f"distances, 100 x 500 images of 784 pixels (largest disagreement {disagreement:.1e})")
     for name, seconds in times.items():
         print(f"  {name:9s} {1e3 * seconds:9.2f} ms  {times['two loops'] / seconds:7.1f}x the two-loop speed")
-    t_full = best_time(lambda: none(X_val, X_train), args.repeats)
+    t_full = cu.best_time(lambda: none(X_val, X_train), args.repeats)
     print(f"  no loops, 500 x 5,000: {1e3 * t_full:.1f} ms")
     print()
 

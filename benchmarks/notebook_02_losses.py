@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -43,16 +42,6 @@ def reference_namespace(path: Path = SOLUTION) -> dict:
     return mutants.reference_namespace(path, namespace={"np": np, "cu": cu})
 
 
-def best_time(fn: Callable[..., object], args: tuple, repeats: int) -> float:
-    """The fastest of ``repeats`` calls of fn(*args), in seconds."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(*args)
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def speed_rows(ns: dict) -> list[tuple[str, str, float, float]]:
     rows = []
     for dtype in (np.float64, np.float32):
@@ -66,8 +55,8 @@ def speed_rows(ns: dict) -> list[tuple[str, str, float, float]]:
             loss_v, dW_v = vectorized(W, X, y, 1e-3)
             if not (np.isclose(loss_n, loss_v, rtol=1e-4) and np.allclose(dW_n, dW_v, rtol=1e-3, atol=1e-6)):
                 raise RuntimeError(f"{loss}: naive and vectorised reference disagree ({np.dtype(dtype).name})")
-            t_naive = best_time(naive, (W, X, y, 1e-3), 3)
-            t_vec = best_time(vectorized, (W, X, y, 1e-3), 20)
+            t_naive = cu.best_time(lambda: naive(W, X, y, 1e-3), 3)
+            t_vec = cu.best_time(lambda: vectorized(W, X, y, 1e-3), 20)
             rows.append((loss, np.dtype(dtype).name, t_naive, t_vec))
     return rows
 

@@ -52,20 +52,11 @@ def reference_namespace(X_train_raw: np.ndarray, y_train_raw: np.ndarray) -> dic
                                        namespace={"X_train_raw": X_train_raw, "y_train_raw": y_train_raw})
 
 
-def best_time(f: Callable[[], object], repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def torch_backward_time(op: Callable[..., torch.Tensor], inputs: list[np.ndarray], dout: np.ndarray) -> float:
     tensors = [torch.tensor(a, requires_grad=True) for a in inputs]
     out = op(*tensors)
     dout_t = torch.tensor(dout)
-    return best_time(lambda: torch.autograd.grad(out, tensors, dout_t, retain_graph=True))
+    return cu.best_time(lambda: torch.autograd.grad(out, tensors, dout_t, retain_graph=True), 5)
 
 
 def layer_table(ns: dict) -> list[str]:
@@ -75,10 +66,10 @@ def layer_table(ns: dict) -> list[str]:
         x, w, b = rng.normal(size=x_shape), rng.normal(size=w_shape), rng.normal(size=w_shape[0])
         out, cache = ns["conv_forward_naive"](x, w, b, stride, pad)
         dout = rng.normal(size=out.shape)
-        ours_f = best_time(lambda: ns["conv_forward_naive"](x, w, b, stride, pad))
-        ours_b = best_time(lambda: ns["conv_backward_naive"](dout, cache))
+        ours_f = cu.best_time(lambda: ns["conv_forward_naive"](x, w, b, stride, pad), 5)
+        ours_b = cu.best_time(lambda: ns["conv_backward_naive"](dout, cache), 5)
         xt, wt, bt = torch.tensor(x), torch.tensor(w), torch.tensor(b)
-        torch_f = best_time(lambda: F.conv2d(xt, wt, bt, stride=stride, padding=pad))
+        torch_f = cu.best_time(lambda: F.conv2d(xt, wt, bt, stride=stride, padding=pad), 5)
         torch_b = torch_backward_time(lambda x_, w_, b_: F.conv2d(x_, w_, b_, stride=stride, padding=pad),
                                       [x, w, b], dout)
         name = f"conv {x_shape}×{w_shape[0]}×{w_shape[2]}×{w_shape[3]} s{stride} p{pad}"
@@ -88,10 +79,10 @@ def layer_table(ns: dict) -> list[str]:
         x = rng.normal(size=x_shape)
         out, cache = ns["max_pool_forward_naive"](x, ph, pw, stride)
         dout = rng.normal(size=out.shape)
-        ours_f = best_time(lambda: ns["max_pool_forward_naive"](x, ph, pw, stride))
-        ours_b = best_time(lambda: ns["max_pool_backward_naive"](dout, cache))
+        ours_f = cu.best_time(lambda: ns["max_pool_forward_naive"](x, ph, pw, stride), 5)
+        ours_b = cu.best_time(lambda: ns["max_pool_backward_naive"](dout, cache), 5)
         xt = torch.tensor(x)
-        torch_f = best_time(lambda: F.max_pool2d(xt, (ph, pw), stride))
+        torch_f = cu.best_time(lambda: F.max_pool2d(xt, (ph, pw), stride), 5)
         torch_b = torch_backward_time(lambda x_: F.max_pool2d(x_, (ph, pw), stride), [x], dout)
         name = f"pool {x_shape} {ph}×{pw} s{stride}"
         rows.append(f"{name:44}{1e3 * ours_f:8.2f}ms{1e3 * torch_f:9.2f}ms{ours_f / torch_f:6.0f}×"

@@ -26,7 +26,6 @@ import argparse
 import copy
 import statistics
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -52,15 +51,6 @@ def reference_namespace(path: Path = SOLUTION) -> dict:
     return mutants.reference_namespace(path, before=("import course_utils as cu", "def warmup_cosine"))
 
 
-def best_time(fn: Callable[[], object], repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def conv_rows(ns: dict) -> list[str]:
     rng = np.random.default_rng(0)
     shapes = [((2, 3, 32, 32), (4, 3, 3, 3)), ((4, 3, 32, 32), (8, 3, 3, 3)), ((8, 16, 28, 28), (32, 16, 3, 3)),
@@ -73,10 +63,10 @@ def conv_rows(ns: dict) -> list[str]:
         fast = ns["conv_forward_fast"](x, w, b, 1, 1)
         if not np.allclose(fast, ns["conv_forward_naive"](x, w, b, 1, 1), rtol=1e-9, atol=1e-12):
             raise RuntimeError(f"conv_forward_fast disagrees with conv_forward_naive on {x_shape}, {w_shape}")
-        t_naive = best_time(lambda: ns["conv_forward_naive"](x, w, b, 1, 1), 2)
-        t_fast = best_time(lambda: ns["conv_forward_fast"](x, w, b, 1, 1), 20)
+        t_naive = cu.best_time(lambda: ns["conv_forward_naive"](x, w, b, 1, 1), 2)
+        t_fast = cu.best_time(lambda: ns["conv_forward_fast"](x, w, b, 1, 1), 20)
         xt, wt, bt = torch.tensor(x), torch.tensor(w), torch.tensor(b)
-        t_torch = best_time(lambda: torch.nn.functional.conv2d(xt, wt, bt, padding=1), 20)
+        t_torch = cu.best_time(lambda: torch.nn.functional.conv2d(xt, wt, bt, padding=1), 20)
         lines.append(f"{str(x_shape):18}{str(w_shape):18}{1e3 * t_naive:10.1f}{1e3 * t_fast:11.2f}"
                      f"{t_naive / t_fast:9.0f}×{1e3 * t_torch:10.2f}")
     return lines

@@ -57,7 +57,7 @@ from .gradcheck import (
     rel_error,
     sparse_gradient_check,
 )
-from .loops import check_vectorised, is_vectorised, lines_stay_flat, python_lines
+from .loops import best_time, check_vectorised, is_vectorised, lines_stay_flat, python_lines
 from .pending import needs_your_code
 from .text import CharVocab, NamesDataError, load_names, names_split, next_char_targets
 from .toy import line_inputs, line_targets, make_ring, make_spirals, make_three_modes, make_xor
@@ -140,6 +140,7 @@ __all__ = [
     "lines_stay_flat",
     "is_vectorised",
     "check_vectorised",
+    "best_time",
     # demo cells waiting for the student's code
     "needs_your_code",
     # viz

@@ -14,11 +14,12 @@ from __future__ import annotations
 import os
 import sys
 import sysconfig
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-__all__ = ["python_lines", "lines_stay_flat", "is_vectorised", "check_vectorised"]
+__all__ = ["python_lines", "lines_stay_flat", "is_vectorised", "check_vectorised", "best_time"]
 
 _LIBRARY_DIRS = tuple(
     os.path.realpath(p) + os.sep
@@ -97,3 +98,16 @@ def check_vectorised(fn: Callable[..., Any], small: tuple, large: tuple, name: s
             lines.append(f"Hint: {hint}")
         raise AssertionError("\n".join(lines))
     return n_small, n_large
+
+
+def best_time(fn: Callable[[], Any], repeats: int = 3) -> float:
+    """The fastest of ``repeats`` calls of ``fn()``, in seconds: the run least disturbed by other programs.
+
+    For printing what this machine does now; never assert on it (a busy machine changes it).
+    """
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)

@@ -259,23 +259,13 @@ report("no Python loop: as many lines of Python for more points",
 # larger.
 
 # %%
-def best_time(fn, repeats=3):
-    """The fastest of a few runs, in seconds: the least disturbed by other programs."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 with cu.needs_your_code():
     small_test, small_train = X_val[:100], X_train[:500]
     start = time.perf_counter()
     d_two = compute_distances_two_loops(small_test, small_train)  # timed once: it is the slow one
     times = {"two loops": time.perf_counter() - start,
-             "one loop": best_time(lambda: compute_distances_one_loop(small_test, small_train)),
-             "no loops": best_time(lambda: compute_distances_no_loops(small_test, small_train))}
+             "one loop": cu.best_time(lambda: compute_distances_one_loop(small_test, small_train)),
+             "no loops": cu.best_time(lambda: compute_distances_no_loops(small_test, small_train))}
     d_one = compute_distances_one_loop(small_test, small_train)
     d_none = compute_distances_no_loops(small_test, small_train)
     diff_one, diff_none = np.abs(d_one - d_two).max(), np.abs(d_none - d_two).max()
@@ -288,7 +278,7 @@ with cu.needs_your_code():
         print(f"{name:>9}: {lines[name]:7,d} lines of Python, {1e3 * seconds:8.2f} ms for 100 x 500 distances")
     print(f"no loops was {times['two loops'] / times['no loops']:.0f}x faster than two loops on this machine, now")
     lines_full = cu.python_lines(compute_distances_no_loops, X_val, X_train)[1]
-    t_full = best_time(lambda: compute_distances_no_loops(X_val, X_train), repeats=1)
+    t_full = cu.best_time(lambda: compute_distances_no_loops(X_val, X_train), repeats=1)
     print(f"no loops, all 500 x 5,000 distances: {lines_full} lines of Python, {1e3 * t_full:.0f} ms")
     # What the text below says, in lines of Python: the same on every machine, unlike the seconds.
     assert lines["two loops"] >= 100 * 500, f"two loops should run a line per pair, it ran {lines['two loops']}"

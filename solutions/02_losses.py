@@ -30,7 +30,6 @@
 # hidden tests call every function twice on the same arrays to see it.
 
 # %%
-import time
 from collections.abc import Callable
 
 import matplotlib.pyplot as plt
@@ -367,24 +366,14 @@ report("no Python loop: as many lines of Python for a larger batch",
 # machine), and the time it took on this machine.
 
 # %%
-def best_time(fn, repeats=3):
-    """The fastest of a few runs, in seconds: the least disturbed by other programs."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 rng = np.random.default_rng(4)
 X_big, y_big = rng.standard_normal((500, 3073)), rng.integers(0, 10, size=500)
 W_big = 1e-4 * rng.standard_normal((10, 3073))
 with cu.needs_your_code():
     lines_naive = cu.python_lines(svm_loss_naive, W_big, X_big, y_big, 1e-3)[1]
     lines_vec = cu.python_lines(svm_loss_vectorized, W_big, X_big, y_big, 1e-3)[1]
-    t_naive = best_time(lambda: svm_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
-    t_vec = best_time(lambda: svm_loss_vectorized(W_big, X_big, y_big, 1e-3))
+    t_naive = cu.best_time(lambda: svm_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
+    t_vec = cu.best_time(lambda: svm_loss_vectorized(W_big, X_big, y_big, 1e-3))
     print(f"SVM loss on 500 x 3073: loops {lines_naive:,d} lines of Python, vectorised {lines_vec}")
     print(f"on this machine, now: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
           f"{t_naive / t_vec:.0f}x faster")
@@ -728,8 +717,8 @@ report("no Python loop: as many lines of Python for a larger batch",
 with cu.needs_your_code():
     lines_naive = cu.python_lines(softmax_loss_naive, W_big, X_big, y_big, 1e-3)[1]
     lines_vec = cu.python_lines(softmax_loss_vectorized, W_big, X_big, y_big, 1e-3)[1]
-    t_naive = best_time(lambda: softmax_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
-    t_vec = best_time(lambda: softmax_loss_vectorized(W_big, X_big, y_big, 1e-3))
+    t_naive = cu.best_time(lambda: softmax_loss_naive(W_big, X_big, y_big, 1e-3), repeats=1)
+    t_vec = cu.best_time(lambda: softmax_loss_vectorized(W_big, X_big, y_big, 1e-3))
     print(f"softmax loss on 500 x 3073: loops {lines_naive:,d} lines of Python, vectorised {lines_vec}")
     print(f"on this machine, now: loops {1e3 * t_naive:.1f} ms, vectorised {1e3 * t_vec:.2f} ms, "
           f"{t_naive / t_vec:.0f}x faster")

@@ -479,16 +479,6 @@ report("no Python loop: as many lines of Python on a larger layer",
 # and the time it took on this machine, now.
 
 # %%
-def best_time(f, repeats=3):
-    """The fastest of a few runs, in seconds: the least disturbed by whatever else the machine does."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 rng = np.random.default_rng(3)
 naive_lines, fast_lines = {}, {}
 with cu.needs_your_code():
@@ -498,8 +488,8 @@ with cu.needs_your_code():
         x, w, b = rng.normal(size=(4, 3, side, side)), rng.normal(size=(8, 3, 3, 3)), np.zeros(8)
         naive_lines[side] = cu.python_lines(conv_forward_naive, x, w, b, 1, 1)[1]
         fast_lines[side] = cu.python_lines(conv_forward_fast, x, w, b, 1, 1)[1]
-        t_naive = best_time(lambda: conv_forward_naive(x, w, b, 1, 1))
-        t_fast = best_time(lambda: conv_forward_fast(x, w, b, 1, 1), repeats=10)
+        t_naive = cu.best_time(lambda: conv_forward_naive(x, w, b, 1, 1))
+        t_fast = cu.best_time(lambda: conv_forward_fast(x, w, b, 1, 1), repeats=10)
         print(f"{side:3d} × {side:<3d} {naive_lines[side]:12,d} {fast_lines[side]:11d} | {1e3 * t_naive:9.1f} ms "
               f"{1e3 * t_fast:7.2f} ms {t_naive / t_fast:7.0f}×")
     # What the text below says, counted in lines of Python, which no busy machine changes.

@@ -70,3 +70,9 @@ def test_is_vectorised_is_the_rule_check_vectorised_enforces():
     assert cu.is_vectorised(_vectorised_sum, (np.ones(3),), (np.ones(300),))
     assert not cu.is_vectorised(_loop_sum, (np.ones(3),), (np.ones(300),))
     assert cu.lines_stay_flat(10, 13) and not cu.lines_stay_flat(10, 14)
+
+
+def test_best_time_calls_the_function_repeats_times_and_keeps_the_fastest():
+    calls = []
+    seconds = cu.best_time(lambda: calls.append(1), repeats=4)
+    assert len(calls) == 4 and 0 <= seconds < 1
