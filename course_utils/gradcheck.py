@@ -82,10 +82,12 @@ def _elementwise_rel_error(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def rel_error(a: Any, b: Any) -> float:
     """max_i |a_i - b_i| / max(|a_i| + |b_i|, 1e-12).
 
-    Scale-free (multiplying both by 1000 changes nothing), 0 for equal arrays and
+    Scale-free above the floor (multiplying both by 1000 changes nothing), 0 for equal arrays and
     at most 1, reached when the entries have opposite signs or one is 0; so ~1 means
     unrelated and 1e-7 or less means "the same up to finite-difference noise". The
-    1e-12 floor only stops 0/0 when both entries are exactly zero.
+    1e-12 floor applies where |a_i| + |b_i| is below it: such entries (0 against 1e-16,
+    say) are noise, so they are measured against 1e-12 rather than their own size, and
+    only there is the error not scale-free.
     """
     a = as_numpy(a, dtype=np.float64)
     b = as_numpy(b, dtype=np.float64)
